@@ -1,0 +1,332 @@
+"""Inventory push: stock by SKU from one AMC warehouse and one stock field to JOOR, deltas only.
+
+Why it looks like this:
+
+* Retailers order what JOOR says is in stock, so JOOR must carry AMC's configured Stock Field
+  (``settings.stock_column``) for the configured AMC warehouse, immediate stock only
+  (``inventory_date`` never set), negatives clamped to 0.
+* Only SKUs the catalog push has put on JOOR are sent (catalog state: ``synced_records`` entity
+  ``"sku"``, key = AMC ``sku_id``): JOOR cannot stock a SKU it does not have.
+* JOOR's v2 ``bulk-inventory`` is always called **without** ``overwrite`` (which would zero every
+  SKU left out). Items are keyed by UPC, else style number + color code + size; a SKU with
+  neither is reported, not guessed.
+* Delta only: the quantity JOOR acknowledged is remembered per SKU (``synced_records`` entity
+  ``"inventory"``: ``content_hash`` = hash of warehouse + key + qty, ``detail`` =
+  ``{"qty", "warehouse", "joor_key"}``) and only SKUs whose hash differs are sent. Nothing
+  changed → zero JOOR writes. State moves only for items JOOR answered ``pass``; a failed item
+  keeps its old state and is therefore retried by the next run.
+* Bad settings (an AMC warehouse AMC does not have, an unknown stock field) fail before any
+  JOOR request, naming the setting and the valid values.
+
+Layout: pure functions (pandas, no I/O) first, then the I/O functions that take hooks and the
+state engine. No Airflow imports here; the DAG file ``dags/amc_joor_inventory_push.py`` wires it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from amc_joor.settings import STOCK_FIELDS, SettingsError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
+
+
+log = logging.getLogger(__name__)
+
+FLOW = "inventory"
+#: synced_records entity the catalog push writes per SKU acknowledged by JOOR (key = AMC sku_id).
+CATALOG_SKU_ENTITY = "sku"
+#: synced_records entity this flow writes per SKU whose quantity JOOR acknowledged.
+INVENTORY_ENTITY = "inventory"
+#: Report entity name.
+REPORT_ENTITY = "inventory"
+
+#: Columns of the planned frame (one row per SKU to consider).
+PLAN_COLUMNS = ["sku_id", "qty", "upc", "style_number", "color_code", "size", "joor_key", "content_hash"]
+
+
+# --- pure: settings checks -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """The AMC warehouse inventory is read from."""
+
+    id: str
+    name: str
+
+
+def resolve_warehouse(setting: str, warehouses: Iterable[Mapping[str, Any]]) -> Warehouse:
+    """Resolve ``amc_warehouse`` (an id or a name, names case-insensitive) against AMC's list.
+
+    Raises :class:`SettingsError` naming the setting and every warehouse AMC has, so the user
+    can fix the Variable without opening AMC.
+    """
+    rows = [Warehouse(str(w.get("id", "")).strip(), str(w.get("name") or "").strip()) for w in warehouses]
+    wanted = str(setting).strip()
+    for w in rows:  # an exact id wins over a name that happens to look like an id
+        if w.id == wanted:
+            return w
+    by_name = [w for w in rows if w.name.casefold() == wanted.casefold()]
+    if len(by_name) == 1:
+        return by_name[0]
+    valid = ", ".join(f"{w.name!r} (id {w.id})" for w in rows) or "none (AMC returned no warehouses)"
+    if len(by_name) > 1:
+        ids = ", ".join(w.id for w in by_name)
+        raise SettingsError(
+            f"Setting amc_warehouse={setting!r} matches several AMC warehouses (ids {ids}); "
+            f"set it to the warehouse id instead. AMC warehouses: {valid}"
+        )
+    raise SettingsError(f"Setting amc_warehouse={setting!r} is not an AMC warehouse; valid values: {valid}")
+
+
+def stock_column_for(stock_field: str) -> str:
+    """The AMC column a Stock Field reads; a clear error names the valid Stock Field values."""
+    try:
+        return STOCK_FIELDS[stock_field]
+    except KeyError:
+        valid = " | ".join(repr(k) for k in STOCK_FIELDS)
+        raise SettingsError(f"Setting stock_field={stock_field!r} is not a Stock Field; valid values: {valid}") from None
+
+
+# --- pure: stock frame, keys, hashes, delta ----------------------------------------------------
+
+
+def clean_quantity(values: pd.Series) -> pd.Series:
+    """AMC quantities (strings like ``"12.000"``, blanks, negatives) -> non-negative ints.
+
+    Fractions are floored (never promise stock that is not there); blanks count as 0.
+    """
+    import numpy as np
+    import pandas as pd
+
+    qty = pd.to_numeric(values, errors="coerce").fillna(0.0)
+    return np.floor(qty.clip(lower=0)).astype("int64")
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Strings, stripped, with None/NaN as ''."""
+    return series.astype("string").fillna("").str.strip().astype(object)
+
+
+def current_stock(
+    stock_rows: pd.DataFrame,
+    skus: pd.DataFrame,
+    stock_column: str,
+) -> pd.DataFrame:
+    """Join one warehouse's stock rows onto the SKUs on JOOR; a SKU with no stock row has 0.
+
+    ``stock_rows``: AMC ``/sku_warehouse`` rows of the configured warehouse (``sku_id`` and the
+    stock column). ``skus``: the SKUs to consider — the catalog-synced ones — with ``sku_id``,
+    ``upc``, ``style_number``, ``color_code``, ``size`` (missing identity columns are ''.)
+    Returns one row per SKU: ``sku_id, qty, upc, style_number, color_code, size``.
+    """
+    import pandas as pd
+
+    if stock_column not in stock_rows.columns and len(stock_rows):
+        raise SettingsError(
+            f"Setting stock_field reads AMC column {stock_column!r}, which /sku_warehouse does not return; "
+            f"columns present: {', '.join(sorted(map(str, stock_rows.columns)))}"
+        )
+    stock = pd.DataFrame(
+        {
+            "sku_id": _text(stock_rows["sku_id"]) if len(stock_rows) else pd.Series([], dtype=object),
+            "qty": clean_quantity(stock_rows[stock_column]) if len(stock_rows) else pd.Series([], dtype="int64"),
+        }
+    )
+    # One warehouse should give one row per SKU; if AMC repeats one, its rows add up.
+    stock = stock.groupby("sku_id", as_index=False, sort=False)["qty"].sum()
+    out = pd.DataFrame({"sku_id": _text(skus["sku_id"])})
+    for col in ("upc", "style_number", "color_code", "size"):
+        out[col] = _text(skus[col]) if col in skus.columns else ""
+    out = out.drop_duplicates("sku_id", keep="last")
+    out = out.merge(stock, on="sku_id", how="left")
+    out["qty"] = out["qty"].fillna(0).astype("int64")
+    return out[["sku_id", "qty", "upc", "style_number", "color_code", "size"]].reset_index(drop=True)
+
+
+def joor_keys(frame: pd.DataFrame) -> pd.Series:
+    """The JOOR item key per SKU: ``upc:<upc>``, else ``ssc:<style>|<color code>|<size>``, else ''.
+
+    '' means the SKU cannot be addressed on JOOR and is reported instead of sent.
+    """
+    import numpy as np
+    import pandas as pd
+
+    upc = frame["upc"].astype(str)
+    ssc = "ssc:" + frame["style_number"].astype(str) + "|" + frame["color_code"].astype(str) + "|" + frame[
+        "size"
+    ].astype(str)
+    has_ssc = (frame["style_number"] != "") & (frame["color_code"] != "") & (frame["size"] != "")
+    keys = np.where(upc != "", "upc:" + upc, np.where(has_ssc, ssc, ""))
+    return pd.Series(keys, index=frame.index, dtype=object)
+
+
+def content_hashes(frame: pd.DataFrame, joor_warehouse: str) -> pd.Series:
+    """Hash of what JOOR would hold for a SKU: warehouse, key and quantity.
+
+    A change to any of them (a new quantity, a new UPC, a different JOOR warehouse setting)
+    makes the SKU differ from its acknowledged state and so gets it sent.
+    """
+    import pandas as pd
+
+    text = joor_warehouse + "\x1f" + frame["joor_key"].astype(str) + "\x1f" + frame["qty"].astype(str)
+    return pd.Series(
+        [hashlib.sha1(t.encode()).hexdigest() for t in text.tolist()], index=frame.index, dtype=object
+    )
+
+
+@dataclass
+class Delta:
+    """What a run will send and what it will not."""
+
+    to_send: pd.DataFrame  # PLAN_COLUMNS, only SKUs to push
+    unchanged: int  # SKUs whose acknowledged state equals AMC's now
+    unkeyed: pd.DataFrame  # SKUs with neither UPC nor style/color/size: reported
+    considered: int  # SKUs in scope (synced to JOOR, filtered by style numbers)
+
+
+def plan_delta(
+    current: pd.DataFrame,
+    acknowledged: pd.DataFrame,
+    joor_warehouse: str,
+    *,
+    full_resync: bool = False,
+    style_numbers: Sequence[str] | None = None,
+) -> Delta:
+    """Vectorised delta: the SKUs whose (warehouse, key, qty) hash differs from the acknowledged one.
+
+    ``current``: :func:`current_stock` output. ``acknowledged``: ``sku_id, content_hash`` of
+    the inventory state. ``full_resync`` sends every SKU in scope regardless of state;
+    ``style_numbers`` limits the scope to those styles.
+    """
+    frame = current
+    if style_numbers:
+        wanted = {s.strip().casefold() for s in style_numbers if s and s.strip()}
+        frame = frame[frame["style_number"].str.casefold().isin(wanted)]
+    frame = frame.copy()
+    frame["joor_key"] = joor_keys(frame) if len(frame) else []
+    considered = len(frame)
+    unkeyed = frame[frame["joor_key"] == ""]
+    frame = frame[frame["joor_key"] != ""].copy()
+    frame["content_hash"] = content_hashes(frame, joor_warehouse) if len(frame) else []
+    if full_resync or acknowledged.empty:
+        changed_mask = frame["content_hash"].notna()
+    else:
+        ack = acknowledged.drop_duplicates("sku_id", keep="last").set_index("sku_id")["content_hash"]
+        previous = frame["sku_id"].map(ack)
+        changed_mask = previous.isna() | (previous != frame["content_hash"])
+    to_send = frame[changed_mask][PLAN_COLUMNS].reset_index(drop=True)
+    return Delta(
+        to_send=to_send,
+        unchanged=int((~changed_mask).sum()),
+        unkeyed=unkeyed.reset_index(drop=True),
+        considered=considered,
+    )
+
+
+def split_batches(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
+    """Consecutive slices of at most ``size`` rows (JOOR's v2 bulk limit)."""
+    if size < 1:
+        raise ValueError("batch size must be >= 1")
+    return [frame.iloc[i : i + size].reset_index(drop=True) for i in range(0, len(frame), size)]
+
+
+def batch_count(n: int, size: int) -> int:
+    return math.ceil(n / size) if n else 0
+
+
+def inventory_items(batch: pd.DataFrame, joor_warehouse: str) -> list[dict[str, Any]]:
+    """JOOR v2 ``inventory_item`` dicts: warehouse name, UPC or style/color/size, immediate stock.
+
+    ``inventory_date`` is deliberately absent (immediate stock); ``made_to_order`` is not sent.
+    """
+    items: list[dict[str, Any]] = []
+    for key, upc, style, color, size, qty in zip(
+        batch["joor_key"], batch["upc"], batch["style_number"], batch["color_code"], batch["size"], batch["qty"],
+        strict=True,
+    ):
+        item: dict[str, Any] = {"warehouse": joor_warehouse}
+        if key.startswith("upc:"):
+            item["upc"] = upc
+        else:
+            item.update(style_number=style, color_code=color, size=size)
+        item["inventory"] = int(qty)
+        items.append(item)
+    return items
+
+
+def item_label(item: Mapping[str, Any]) -> str:
+    """How a merchandiser recognises an item: its UPC, else style/color/size."""
+    if item.get("upc"):
+        return f"UPC {item['upc']}"
+    return f"style {item.get('style_number')} color {item.get('color_code')} size {item.get('size')}"
+
+
+def match_results(
+    items: Sequence[Mapping[str, Any]], logs: Sequence[Mapping[str, Any]]
+) -> list[tuple[bool, str]]:
+    """Pair JOOR's ``inventory_log`` entries with the items sent: ``(passed, message)`` per item.
+
+    JOOR answers one log per item in order; each log names the item in ``sku``. When the
+    counts agree, logs pair by position; otherwise by ``sku`` (UPC, or style/color/size), and
+    an item JOOR did not mention is a failure (never assumed accepted).
+    """
+
+    def passed(entry: Mapping[str, Any]) -> bool:
+        return str(entry.get("status", "")).strip().lower() == "pass"
+
+    def message(entry: Mapping[str, Any]) -> str:
+        return str(entry.get("message") or entry.get("status") or "").strip()
+
+    if len(logs) == len(items):
+        return [(passed(e), message(e)) for e in logs]
+    by_sku: dict[str, Mapping[str, Any]] = {}
+    for entry in logs:
+        by_sku.setdefault(str(entry.get("sku", "")).strip(), entry)
+    out: list[tuple[bool, str]] = []
+    for item in items:
+        candidates = [str(item.get("upc") or "")]
+        if not item.get("upc"):
+            s, c, z = item.get("style_number"), item.get("color_code"), item.get("size")
+            candidates += [f"{s}-{c}-{z}", f"{s}|{c}|{z}", f"{s} {c} {z}"]
+        entry = next((by_sku[c] for c in candidates if c and c in by_sku), None)
+        out.append((False, "JOOR did not report on this item") if entry is None else (passed(entry), message(entry)))
+    return out
+
+
+def acknowledged_records(batch: pd.DataFrame, results: Sequence[tuple[bool, str]], joor_warehouse: str) -> list[dict]:
+    """synced_records rows for the items JOOR passed (state never runs ahead of JOOR)."""
+    records = []
+    for (ok, _msg), sku_id, key, qty, digest in zip(
+        results, batch["sku_id"], batch["joor_key"], batch["qty"], batch["content_hash"], strict=True
+    ):
+        if ok:
+            records.append(
+                {
+                    "key": str(sku_id),
+                    "content_hash": digest,
+                    "detail": {"qty": int(qty), "warehouse": joor_warehouse, "joor_key": key},
+                }
+            )
+    return records
+
+
+def failure_reason(item: Mapping[str, Any], message: str, joor_warehouse: str) -> str:
+    """A reason a merchandiser can act on: which item, what JOOR said, what to check."""
+    text = message or "JOOR rejected the item without a message"
+    hint = ""
+    low = text.lower()
+    if "warehouse" in low:
+        hint = (
+            f" — check setting joor_warehouse_name={joor_warehouse!r} matches a warehouse in JOOR's order settings"
+        )
+    elif "not found" in low or "unknown" in low or "no sku" in low:
+        hint = " — check the SKU was pushed to JOOR by the catalog push and its UPC matches"
+    return f"{item_label(item)}, quantity {item.get('inventory')}: JOOR said {text!r}{hint}; retried next run"
