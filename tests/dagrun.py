@@ -1,4 +1,4 @@
-"""Run a real DAG end to end with ``dag.test()`` against the sandbox APIs.
+"""``run_dag`` fixture: run a real DAG end to end with ``dag.test()`` against the sandbox APIs.
 
 Why a fixture: every flow's end-to-end test needs the same wiring — connections pointed at the
 sandbox's loopback ports, a per-test state store and staging root, the settings Variable, a
@@ -7,52 +7,17 @@ short retry delay — and the same way to read the outcome (task states, the run
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
-import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-DAGS_DIR = Path(__file__).resolve().parent.parent / "dags"
+from amc_joor_sandbox.dagrun import DagRunResult, read_report, run_dag_test
 
-
-@dataclass
-class DagRunResult:
-    dag_id: str
-    run_id: str
-    state: str
-    task_states: dict[str, str] = field(default_factory=dict)  # "task_id" or "task_id[i]" -> state
-    report: dict | None = None
-    xcoms: dict[str, Any] = field(default_factory=dict)  # task_id -> return value (unmapped tasks)
-
-    @property
-    def ok(self) -> bool:
-        return self.state == "success"
-
-    def failed_tasks(self) -> list[str]:
-        return sorted(k for k, v in self.task_states.items() if v in ("failed", "upstream_failed"))
-
-
-def load_dag(dag_id: str):
-    """Import ``dags/<dag_id>.py`` afresh (so env set by the test applies) and return the DAG."""
-    path = DAGS_DIR / f"{dag_id}.py"
-    name = f"_amc_joor_test_dag_{dag_id}_{uuid.uuid4().hex[:8]}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    from airflow.sdk import DAG
-
-    for value in vars(module).values():
-        if isinstance(value, DAG) and value.dag_id == dag_id:
-            return value
-    raise LookupError(f"{path} defines no DAG {dag_id!r}")
+__all__ = ["DagRunResult", "DagRunner", "run_dag"]
 
 
 class DagRunner:
@@ -87,26 +52,11 @@ class DagRunner:
     ) -> DagRunResult:
         if settings is not None:
             self.set_settings(settings)
-        dag = load_dag(dag_id)
-        kwargs: dict[str, Any] = {"run_conf": conf or {}}
-        if logical_date is not None:
-            kwargs["logical_date"] = logical_date
-        dr = dag.test(**kwargs)
-        result = DagRunResult(dag_id=dag_id, run_id=dr.run_id, state=str(dr.state))
-        for ti in dr.get_task_instances():
-            key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
-            result.task_states[key] = str(ti.state)
-        result.report = self.read_report(dag_id, dr.run_id)
-        return result
+        return run_dag_test(dag_id, conf, logical_date)
 
-    def read_report(self, dag_id: str, run_id: str) -> dict | None:
-        from amc_joor import staging
-
-        url = staging.stage_path(dag_id, run_id, "report", "report.json")
-        local = staging.local_path(url)
-        if local and os.path.exists(local):
-            return json.loads(Path(local).read_text())
-        return None
+    @staticmethod
+    def read_report(dag_id: str, run_id: str) -> dict | None:
+        return read_report(dag_id, run_id)
 
 
 @pytest.fixture

@@ -48,5 +48,5 @@ def test_bad_values_are_named(raw, needles):
 
 def test_settings_are_immutable():
     s = IntegrationSettings()
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):
         s.stock_field = "Open Sales"  # type: ignore[misc]
