@@ -35,6 +35,10 @@ from amc_joor.settings import STOCK_FIELDS, SettingsError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
+    from sqlalchemy.engine import Engine
+
+    from amc_joor.reporting import RunReport
+    from amc_joor.settings import IntegrationSettings
 
 
 log = logging.getLogger(__name__)
@@ -330,3 +334,242 @@ def failure_reason(item: Mapping[str, Any], message: str, joor_warehouse: str) -
     elif "not found" in low or "unknown" in low or "no sku" in low:
         hint = " — check the SKU was pushed to JOOR by the catalog push and its UPC matches"
     return f"{item_label(item)}, quantity {item.get('inventory')}: JOOR said {text!r}{hint}; retried next run"
+
+
+def report_unkeyed(report: RunReport, unkeyed: pd.DataFrame) -> None:
+    """SKUs JOOR cannot address (no UPC, no style/color/size) are failures with a fixable reason."""
+    for sku_id, style, color, size in zip(
+        unkeyed["sku_id"], unkeyed["style_number"], unkeyed["color_code"], unkeyed["size"], strict=True
+    ):
+        missing = [n for n, v in (("style number", style), ("color code", color), ("size", size)) if not v]
+        report.fail(
+            REPORT_ENTITY,
+            str(sku_id),
+            f"SKU {sku_id} (style {style or '?'}, color {color or '?'}, size {size or '?'}) has no UPC and no "
+            f"{', '.join(missing)}: add a UPC in AMC so JOOR can match it; not sent",
+        )
+
+
+# --- I/O: state ------------------------------------------------------------------------------
+
+
+def _entity_frame(entity: str, columns: Sequence[str], engine: Engine) -> pd.DataFrame:
+    """Rows of one synced_records entity as a DataFrame (one query, no per-row dicts)."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from amc_joor.state import synced_records as t
+
+    cols = [t.c[c] for c in columns]
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(*cols).where(t.c.entity == entity)).all()
+    return pd.DataFrame(rows, columns=list(columns)).astype({c: object for c in columns})
+
+
+def load_catalog_skus(engine: Engine) -> pd.Series:
+    """AMC sku_ids the catalog push has put on JOOR (its acknowledged ``sku`` records)."""
+    frame = _entity_frame(CATALOG_SKU_ENTITY, ["key"], engine)
+    return frame["key"].astype(str)
+
+
+def load_acknowledged(engine: Engine) -> pd.DataFrame:
+    """``sku_id, content_hash`` of every quantity JOOR acknowledged."""
+    return _entity_frame(INVENTORY_ENTITY, ["key", "content_hash"], engine).rename(columns={"key": "sku_id"})
+
+
+# --- I/O: AMC --------------------------------------------------------------------------------
+
+
+def check_settings(amc: Any, settings: IntegrationSettings) -> tuple[Warehouse, str]:
+    """Validate the inventory settings against AMC before anything touches JOOR.
+
+    Returns the resolved AMC warehouse and the stock column; raises :class:`SettingsError`.
+    """
+    column = stock_column_for(settings.stock_field)
+    warehouse = resolve_warehouse(settings.amc_warehouse, amc_warehouses(amc))
+    return warehouse, column
+
+
+def amc_warehouses(amc: Any) -> list[dict[str, Any]]:
+    """AMC ``/warehouses``."""
+    return [dict(r) for r in amc.list_records("warehouses")]
+
+
+def amc_sku_identity(amc: Any, settings: IntegrationSettings) -> pd.DataFrame:
+    """``sku_id, upc, style_number, color_code, size`` of every AMC SKU.
+
+    UPC, style and size come from ``/inventory``; the color code from the colorway
+    (``/product_attributes``: product_id + color name -> color_code).
+    """
+    import pandas as pd
+
+    inv_rows = amc.list_records(
+        "inventory",
+        fields=["sku_id", "product_id", "style_number", "attr_2", "size", "upc_display"],
+        page_size=settings.amc_page_size,
+    )
+    skus = pd.DataFrame.from_records(
+        inv_rows, columns=["sku_id", "product_id", "style_number", "attr_2", "size", "upc_display"]
+    )
+    attrs = pd.DataFrame.from_records(
+        amc.list_records(
+            "product_attributes", fields=["product_id", "attribute_2", "color_code"], page_size=settings.amc_page_size
+        ),
+        columns=["product_id", "attribute_2", "color_code"],
+    )
+    for frame, cols in ((skus, skus.columns), (attrs, attrs.columns)):
+        for col in cols:
+            frame[col] = _text(frame[col]) if len(frame) else frame[col].astype(object)
+    attrs = attrs.drop_duplicates(["product_id", "attribute_2"], keep="first")
+    skus = skus.merge(
+        attrs, left_on=["product_id", "attr_2"], right_on=["product_id", "attribute_2"], how="left"
+    )
+    skus["color_code"] = skus["color_code"].fillna("")
+    return skus.rename(columns={"upc_display": "upc"})[["sku_id", "upc", "style_number", "color_code", "size"]]
+
+
+def amc_warehouse_stock(amc: Any, warehouse: Warehouse, stock_column: str, settings: IntegrationSettings) -> pd.DataFrame:
+    """``/sku_warehouse`` rows of one warehouse: ``sku_id`` and the stock column."""
+    import pandas as pd
+
+    rows = amc.list_records(
+        "sku_warehouse",
+        filters=[("warehouse_id", "=", warehouse.id)],
+        fields=["sku_id", "warehouse_id", stock_column],
+        page_size=settings.amc_page_size,
+    )
+    frame = pd.DataFrame.from_records(rows)
+    if frame.empty:
+        return pd.DataFrame({"sku_id": pd.Series([], dtype=object), stock_column: pd.Series([], dtype=object)})
+    if stock_column not in frame.columns:
+        raise SettingsError(
+            f"Setting stock_field={settings.stock_field!r} reads AMC column {stock_column!r}, which /sku_warehouse "
+            f"did not return; valid values: {' | '.join(repr(k) for k in STOCK_FIELDS)}"
+        )
+    # Never trust a server-side filter blindly: keep only the configured warehouse's rows.
+    if "warehouse_id" in frame.columns:
+        frame = frame[frame["warehouse_id"].astype(str).str.strip() == warehouse.id]
+    return frame[["sku_id", stock_column]]
+
+
+# --- I/O: plan -------------------------------------------------------------------------------
+
+
+@dataclass
+class InventoryPlan:
+    """A run's plan: what to send, and the report of what will not be sent."""
+
+    warehouse: Warehouse
+    joor_warehouse: str
+    stock_column: str
+    delta: Delta
+    synced_skus: int
+    batch_size: int
+
+    @property
+    def write_calls(self) -> int:
+        return batch_count(len(self.delta.to_send), self.batch_size)
+
+    def report(self, *, dry_run: bool) -> RunReport:
+        from amc_joor.reporting import RunReport
+
+        report = RunReport(FLOW)
+        report.count(REPORT_ENTITY, "unchanged", self.delta.unchanged)
+        report_unkeyed(report, self.delta.unkeyed)
+        report.note("amc_warehouse", f"{self.warehouse.name} (id {self.warehouse.id})")
+        report.note("joor_warehouse", self.joor_warehouse)
+        report.note("stock_column", self.stock_column)
+        report.note("skus_on_joor", self.synced_skus)
+        report.note("skus_in_scope", self.delta.considered)
+        report.note("to_send", len(self.delta.to_send))
+        report.note("write_calls_planned", self.write_calls)
+        if dry_run:
+            report.note("dry_run", True)
+            report.count(REPORT_ENTITY, "skipped", len(self.delta.to_send))
+        return report
+
+
+def plan_inventory(
+    amc: Any,
+    settings: IntegrationSettings,
+    *,
+    engine: Engine,
+    full_resync: bool = False,
+    style_numbers: Sequence[str] | None = None,
+) -> InventoryPlan:
+    """Read AMC and state, and plan the delta. Makes no JOOR request.
+
+    Settings are checked first (AMC warehouse, stock field), so bad settings fail here.
+    """
+    warehouse, column = check_settings(amc, settings)
+    on_joor = load_catalog_skus(engine)
+    import pandas as pd
+
+    if on_joor.empty:
+        empty = current_stock(pd.DataFrame({"sku_id": [], column: []}), pd.DataFrame({"sku_id": []}), column)
+        delta = plan_delta(empty, load_acknowledged(engine), settings.joor_warehouse_name)
+    else:
+        stock = amc_warehouse_stock(amc, warehouse, column, settings)
+        identity = amc_sku_identity(amc, settings)
+        identity = identity[identity["sku_id"].isin(set(on_joor))]
+        current = current_stock(stock, identity, column)
+        delta = plan_delta(
+            current,
+            load_acknowledged(engine),
+            settings.joor_warehouse_name,
+            full_resync=full_resync,
+            style_numbers=style_numbers,
+        )
+    return InventoryPlan(
+        warehouse=warehouse,
+        joor_warehouse=settings.joor_warehouse_name,
+        stock_column=column,
+        delta=delta,
+        synced_skus=int(on_joor.nunique()),
+        batch_size=settings.joor_v2_bulk_max,
+    )
+
+
+# --- I/O: JOOR -------------------------------------------------------------------------------
+
+
+def push_batch(joor: Any, batch: pd.DataFrame, joor_warehouse: str, *, engine: Engine) -> RunReport:
+    """Send one batch (<= the v2 bulk limit) without overwrite; record state for passed items.
+
+    A batch-level API failure (after the hook's own retries) fails every item in it with the
+    reason — the other batches still go, and the next run retries these (state did not move).
+    """
+    from amc_joor.reporting import RunReport
+    from amc_joor.state import record_synced
+
+    report = RunReport(FLOW)
+    if batch.empty:
+        return report
+    items = inventory_items(batch, joor_warehouse)
+    try:
+        logs = joor.bulk_inventory(items, overwrite=False)
+    except Exception as exc:  # the hook's ApiError: one batch fails, the others still go
+        if not _is_api_error(exc):
+            raise
+        reason = f"JOOR bulk-inventory call failed: {exc}"
+        for item, sku_id in zip(items, batch["sku_id"], strict=True):
+            report.fail(REPORT_ENTITY, str(sku_id), f"{item_label(item)}: {reason}; retried next run")
+        report.count(REPORT_ENTITY, "write_calls_failed")
+        return report
+    report.count(REPORT_ENTITY, "write_calls")
+    results = match_results(items, logs)
+    records = acknowledged_records(batch, results, joor_warehouse)
+    record_synced(INVENTORY_ENTITY, records, engine=engine)
+    report.count(REPORT_ENTITY, "updated", len(records))
+    for (ok, msg), item, sku_id in zip(results, items, batch["sku_id"], strict=True):
+        if not ok:
+            report.fail(REPORT_ENTITY, str(sku_id), failure_reason(item, msg, joor_warehouse))
+    return report
+
+
+def _is_api_error(exc: BaseException) -> bool:
+    try:
+        from amc_joor.hooks.http import ApiError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, ApiError)
