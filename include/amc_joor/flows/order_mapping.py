@@ -467,7 +467,7 @@ def plan_order(order: Row, lines: Iterable[Row], lookups: Lookups, ms: MappingSe
         if sku_row is None:
             not_found.append(_sku_not_found(line))
             continue
-        if text(sku_row.get("active")) == "0":
+        if sku_row.get("active") not in (None, "") and not flag(sku_row.get("active")):
             not_found.append(f"SKU {line_label(line)} (AMC sku {text(sku_row.get('sku_id'))}) is inactive in AMC; activate it")
             continue
         sku = line.get("line_item_sku") or {}
