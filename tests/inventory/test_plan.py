@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from amc_joor.flows import inventory as inv
 from amc_joor.settings import SettingsError
 
