@@ -42,7 +42,9 @@ class IntegrationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Inventory
-    amc_warehouse: str = Field("Main", description="AMC warehouse (name or id) inventory is read from")
+    amc_warehouse: str = Field(
+        "Main Warehouse", description="AMC warehouse (name or id) inventory is read from"
+    )
     joor_warehouse_name: str = Field(
         "Main Warehouse", description="JOOR warehouse name (must exist in JOOR's order settings)"
     )
