@@ -1,0 +1,749 @@
+"""Catalog push, the pure half: AMC rows -> JOOR payloads, content hashes, delta plan, batches.
+
+No I/O here (no HTTP, no DB, no Airflow): every function takes plain data and returns plain
+data, so the whole mapping is unit-tested and the benchmark measures exactly what the DAG runs.
+The I/O half (extract, push, state commits) is :mod:`amc_joor.flows.catalog`.
+
+Field map (AMC -> JOOR; shared/reference/amc-api.md §3, the ApparelMagic plugin's behaviour):
+
+* product ``name``        <- ``joor_web_title`` else ``web_title`` else ``description`` (AMC's style
+                             name); the first non-blank wins, in that documented order.
+* ``external_id`` and ``product_identifier`` <- ``style_number``.
+* ``description``         <- ``joor_web_description`` else ``web_description`` else ``description``.
+* ``country_of_origin``   <- ``origin``; ``fabrication`` <- ``content``.
+* one SKU per synced colour x size (every combination explicitly), ``external_id`` <- AMC
+  ``sku_id``, identifiers ``[{type: upc, value: upc_display}]``, traits Color (value = the colour
+  name, external id = the AMC colorway id) and Size (value = the AMC size, case kept).
+* one price per SKU per AMC price group: wholesale <- the group's price; retail <- style MSRP
+  (``retail_price``, kept in AMC's default currency) x the group currency's ``rate`` (units per
+  1 default currency) / the default currency's rate, ``Decimal``, ROUND_HALF_UP to cents.
+
+Content hashes: SHA-256 over canonical JSON (``sort_keys``, compact separators, ASCII) of the
+AMC-side content of a record (never JOOR ids, never the FX rate). Pure stdlib, so the hash is
+identical in every process, Python version and pandas version (unlike ``hash()``, which is
+salted per process, or ``pd.util.hash_pandas_object``, whose output is not a promise across
+pandas releases). pandas does the joins/selection; hashing is a tight list comprehension.
+
+Why the FX rate is not in the price hash: the plugin converts MSRP "at the exchange rate current
+at sync time". A price is re-sent when its own content (group, currency, wholesale, MSRP)
+changes, or on a full resync; a moved rate alone does not re-price 600k rows every hour. The rate
+used is stored with the price's state (``synced_records.detail``) and shown in the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+#: JOOR's fixed trait ids (joor-api.md §3).
+COLOR_TRAIT_ID = "U0tVVHJhaXQ6U3R5bGVDb2xvcg=="
+SIZE_TRAIT_ID = "U0tVVHJhaXQ6U2l6ZQ=="
+
+#: Entities in push order; also the ``synced_records.entity`` values this flow owns.
+PRODUCT, SKU, PRICE, COLLECTION = "product", "sku", "price", "collection"
+#: Style-level images (key: style) and colour-level image + swatch (key: style/colour) travel to
+#: two different JOOR endpoints, so they are two entities: each packs into full requests alone.
+ASSET, COLOR_ASSET = "asset", "color_asset"
+ENTITIES = (PRODUCT, SKU, PRICE, ASSET, COLOR_ASSET, COLLECTION)
+
+#: Prefix of the external ids of the linesheets (collections) this integration owns.
+SEASON_PREFIX = "amc-season-"
+
+CENT = Decimal("0.01")
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def canonical_json(obj: Any) -> str:
+    """The one serialisation hashes are computed over (stable key order, no whitespace)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+
+
+def content_hash(obj: Any) -> str:
+    """SHA-256 hex of :func:`canonical_json` (process- and version-stable)."""
+    return hashlib.sha256(canonical_json(obj).encode("ascii")).hexdigest()
+
+
+def blank(value: Any) -> bool:
+    """True for None, NaN/NA and whitespace-only strings (AMC sends "" for unset fields)."""
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:  # NaN
+        return True
+    try:
+        import pandas as pd
+
+        if value is pd.NA:
+            return True
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    return not str(value).strip()
+
+
+def text(value: Any) -> str:
+    """A stripped string, '' for blanks."""
+    return "" if blank(value) else str(value).strip()
+
+
+def first_nonblank(*values: Any) -> str:
+    """The first non-blank value, stripped; '' when all are blank."""
+    for v in values:
+        if not blank(v):
+            return str(v).strip()
+    return ""
+
+
+def season_slug(season: str) -> str:
+    """'Spring 2026' -> 'spring-2026' (lower-case, runs of other characters -> '-')."""
+    return _SLUG.sub("-", season.lower()).strip("-") or "none"
+
+
+def season_external_id(season: str) -> str:
+    """External id of the integration-owned linesheet for one AMC season."""
+    return SEASON_PREFIX + season_slug(season)
+
+
+def parse_decimal(value: Any, what: str) -> Decimal:
+    """A Decimal from an AMC decimal string; ValueError naming ``what`` when not a number."""
+    if blank(value):
+        raise ValueError(f"{what} is empty")
+    try:
+        d = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(f"{what} {value!r} is not a number") from None
+    if not d.is_finite():
+        raise ValueError(f"{what} {value!r} is not a number")
+    return d
+
+
+def money(amount: Decimal) -> str:
+    """Cents, ROUND_HALF_UP, as JOOR's decimal string ('100.00')."""
+    return str(amount.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def convert_msrp(msrp: Any, rate: Any, base_rate: Any = "1") -> str:
+    """MSRP in the default currency -> the group currency, rounded half-up to cents.
+
+    ``rate`` and ``base_rate`` are AMC ``/currencies`` rates (units per 1 default currency); the
+    default currency's own rate is normally 1 but is divided out so a tenant whose default is not
+    1.0 still converts right. Multiplication first, then division, at Decimal's 28 digits, and
+    only one rounding (at the end): no double-rounding at the .005 boundaries.
+    """
+    m = parse_decimal(msrp, "MSRP")
+    r = parse_decimal(rate, "exchange rate")
+    b = parse_decimal(base_rate, "default currency rate")
+    if r <= 0 or b <= 0:
+        raise ValueError(f"exchange rate must be positive (rate {rate}, default rate {base_rate})")
+    return money(m * r / b)
+
+
+def parse_json_list(value: Any) -> list:
+    """Nested AMC lists arrive as lists, or as JSON strings once staged in Parquet."""
+    if isinstance(value, list):
+        return value
+    if blank(value):
+        return []
+    if isinstance(value, str):
+        try:
+            out = json.loads(value)
+        except json.JSONDecodeError:
+            return []
+        return out if isinstance(out, list) else []
+    try:  # numpy arrays from parquet
+        return list(value)
+    except TypeError:
+        return []
+
+
+# --------------------------------------------------------------------------- record mapping
+
+
+def map_product(row: dict[str, Any]) -> dict[str, Any]:
+    """The JOOR product body for one AMC product row (without the JOOR ``id``)."""
+    style = text(row.get("style_number"))
+    return {
+        "name": first_nonblank(row.get("joor_web_title"), row.get("web_title"), row.get("description")),
+        "external_id": style,
+        "product_identifier": style,
+        "description": first_nonblank(
+            row.get("joor_web_description"), row.get("web_description"), row.get("description")
+        ),
+        "country_of_origin": text(row.get("origin")),
+        "fabrication": text(row.get("content")),
+    }
+
+
+def map_sku(row: dict[str, Any]) -> dict[str, Any]:
+    """The JOOR SKU body (AMC side; ``product_id`` is resolved from state at push time)."""
+    upc = text(row.get("upc_display"))
+    body: dict[str, Any] = {
+        "external_id": text(row.get("sku_id")),
+        "sku_identifier": text(row.get("sku_id")),
+        "trait_values": [
+            {"trait_id": COLOR_TRAIT_ID, "value": text(row.get("attr_2")),
+             "external_id": text(row.get("colorway_id"))},
+            # size names are case-sensitive on JOOR: sent exactly as AMC has them
+            {"trait_id": SIZE_TRAIT_ID, "value": str(row.get("size") or "").strip()},
+        ],
+        "identifiers": [{"type": "upc", "value": upc}] if upc else [],
+    }
+    return body
+
+
+def product_failure(row: dict[str, Any]) -> str | None:
+    """Why one AMC product cannot go to JOOR (a merchandiser-actionable reason), or None."""
+    if not text(row.get("style_number")):
+        return f"product_id {row.get('product_id')}: style number is empty"
+    if not first_nonblank(row.get("joor_web_title"), row.get("web_title"), row.get("description")):
+        return "no name: JOOR Web Title, Web Title and Style Name (description) are all empty"
+    return None
+
+
+def sku_failure(row: dict[str, Any]) -> str | None:
+    """Why one SKU cannot go to JOOR, or None."""
+    if not text(row.get("attr_2")):
+        return f"SKU {row.get('sku_id')}: colour (attr_2) is empty"
+    if not str(row.get("size") or "").strip():
+        return f"SKU {row.get('sku_id')} ({text(row.get('attr_2'))}): size is empty"
+    return None
+
+
+# --------------------------------------------------------------------------- images
+
+
+def image_set(product_images: Any, colorways: Sequence[dict[str, Any]], base_url: str = "") -> dict[str, Any]:
+    """The style's asset set: style-level images, first image of each colour, swatch per colour.
+
+    ``colorways`` are the *synced* colorways of the style (``attribute_2``, ``images``). A
+    colour's image comes from its colorway record first, else from the product's images tagged
+    with that colour. Relative URLs (the sandbox stores '/images/x.png') are made absolute with
+    ``base_url``. Returned in a canonical order so its hash is stable.
+    """
+    imgs = parse_json_list(product_images)
+
+    def url(v: Any) -> str:
+        u = text(v)
+        return base_url.rstrip("/") + u if u.startswith("/") and base_url else u
+
+    style_level = [url(i.get("img")) for i in imgs if isinstance(i, dict) and not text(i.get("colorway"))
+                   and text(i.get("is_swatch")) != "1" and text(i.get("img"))]
+    colors: list[dict[str, str]] = []
+    for cw in colorways:
+        color = text(cw.get("attribute_2"))
+        own = [i for i in parse_json_list(cw.get("images")) if isinstance(i, dict) and text(i.get("img"))]
+        tagged = [i for i in imgs if isinstance(i, dict) and text(i.get("colorway")) == color and text(i.get("img"))]
+        pics = [i for i in own if text(i.get("is_swatch")) != "1"] or \
+               [i for i in tagged if text(i.get("is_swatch")) != "1"]
+        swatches = [i for i in own if text(i.get("is_swatch")) == "1"] or \
+                   [i for i in tagged if text(i.get("is_swatch")) == "1"]
+        entry = {"color": color}
+        if pics:
+            entry["image"] = url(pics[0].get("img"))
+        if swatches:
+            entry["swatch"] = url(swatches[0].get("img"))
+        if len(entry) > 1:
+            colors.append(entry)
+    colors.sort(key=lambda e: e["color"])
+    return {"style": style_level, "colors": colors}
+
+
+def asset_filename(source_url: str, limit: int = 100) -> str:
+    """JOOR's filename (<= 100 chars): the URL's last path segment."""
+    name = source_url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or "image.png"
+    return name[-limit:]
+
+
+def style_asset_items(product_joor_id: str, urls: Sequence[str]) -> list[dict]:
+    """Items for ``POST /v4/assets/products`` for one style's style-level images."""
+    return [
+        {"product": {"id": product_joor_id},
+         "asset": {"type": "image", "filename": asset_filename(u), "source_url": u},
+         "display_order": n}
+        for n, u in enumerate(urls, start=1)
+    ]
+
+
+def color_asset_items(product_joor_id: str, color: dict[str, Any]) -> list[dict]:
+    """Items for ``POST /v4/assets/sku_trait_values`` for one colour: its image and swatch."""
+    items = []
+    for kind in ("image", "swatch"):
+        if color.get(kind):
+            items.append({
+                "sku_trait_value": {"product_id": product_joor_id, "trait_id": COLOR_TRAIT_ID,
+                                    "value": color["color"]},
+                "asset": {"type": kind, "filename": asset_filename(color[kind]), "source_url": color[kind]},
+            })
+    return items
+
+
+def asset_weight(entity: str, body: dict[str, Any] | list) -> int:
+    """How many bulk items one asset record costs (for packing requests)."""
+    if entity == ASSET:
+        return max(1, len(body if isinstance(body, list) else body.get("style") or []))
+    return max(1, bool(body.get("image")) + bool(body.get("swatch")))
+
+
+# --------------------------------------------------------------------------- prices
+
+
+@dataclass(frozen=True)
+class Currency:
+    id: str
+    code: str
+    rate: str
+    is_default: bool
+
+
+def currencies_by_id(rows: Iterable[dict[str, Any]]) -> dict[str, Currency]:
+    return {
+        text(r.get("id")): Currency(text(r.get("id")), text(r.get("name")).upper(), text(r.get("rate")) or "1",
+                                    text(r.get("is_default")) == "1")
+        for r in rows
+    }
+
+
+def default_currency(currencies: dict[str, Currency], name: str) -> Currency:
+    """AMC's default currency: the configured name, else the one AMC flags default."""
+    for c in currencies.values():
+        if c.code == name.upper():
+            return c
+    for c in currencies.values():
+        if c.is_default:
+            return c
+    raise ValueError(f"default currency {name!r} is not in AMC /currencies and none is flagged default")
+
+
+def price_type_for(price_types: Sequence[dict[str, Any]], currency: str, group: str) -> dict | None:
+    """The JOOR price type for an AMC price group: by currency; the group's name breaks ties."""
+    matches = [p for p in price_types if text(p.get("currency_code")).upper() == currency.upper()]
+    if not matches:
+        return None
+    named = [p for p in matches if text(p.get("name")) == group]
+    return (named or sorted(matches, key=lambda p: text(p.get("id"))))[0]
+
+
+# --------------------------------------------------------------------------- batching
+
+
+def chunks(seq: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(seq), size):
+        yield seq[start : start + size]
+
+
+def pack_weighted(keys: Sequence[str], weights: Sequence[int], limit: int) -> list[list[int]]:
+    """Greedy in-order packing of indices so each pack's weight stays <= ``limit``.
+
+    Used for assets: one style's images must travel in the same request (replace_all is per
+    style), and one request takes at most ``limit`` items. A style heavier than the limit gets
+    a pack of its own (it is split by the pusher).
+    """
+    packs: list[list[int]] = []
+    cur: list[int] = []
+    total = 0
+    for i, w in enumerate(weights):
+        if cur and total + w > limit:
+            packs.append(cur)
+            cur, total = [], 0
+        cur.append(i)
+        total += w
+    if cur:
+        packs.append(cur)
+    return packs
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass
+class PlanOptions:
+    """What one run asked for (trigger form + settings)."""
+
+    default_currency_name: str = "USD"
+    image_sync: bool = True
+    full_resync: bool = False
+    style_numbers: tuple[str, ...] = ()
+    bulk_max: int = 500
+    image_base_url: str = ""
+
+
+@dataclass
+class PlanFailure:
+    entity: str
+    key: str
+    reason: str
+
+
+@dataclass
+class CatalogPlan:
+    """The delta to send, per entity, as DataFrames with columns
+    ``key, hash, action (create|update), joor_id, parent, body (JSON), detail (JSON)``."""
+
+    items: dict[str, Any] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    failures: list[PlanFailure] = field(default_factory=list)
+    notes: dict[str, Any] = field(default_factory=dict)
+    selected: dict[str, int] = field(default_factory=dict)
+    leftovers: dict[str, list[str]] = field(default_factory=dict)
+    collections: list[dict[str, Any]] = field(default_factory=list)
+
+
+ITEM_COLUMNS = ["key", "hash", "action", "joor_id", "parent", "body", "detail"]
+
+
+def _empty_items():
+    import pandas as pd
+
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in ITEM_COLUMNS})
+
+
+def _delta(frame, state, entity: str, full: bool):
+    """Rows of ``frame`` (key, hash, ...) whose hash differs from state (or all when ``full``).
+
+    ``state`` is a DataFrame (key, content_hash, joor_id). Adds ``action`` and ``joor_id``.
+    Returns (changed frame, unchanged count).
+    """
+    import pandas as pd
+
+    if frame.empty:
+        return frame.assign(action=pd.Series([], dtype=object), joor_id=pd.Series([], dtype=object)), 0
+    st = state if state is not None and len(state) else pd.DataFrame(
+        {"key": pd.Series([], dtype=object), "content_hash": pd.Series([], dtype=object),
+         "joor_id": pd.Series([], dtype=object)})
+    merged = frame.merge(st[["key", "content_hash", "joor_id"]], on="key", how="left", sort=False)
+    known = merged["joor_id"].notna() & (merged["joor_id"].astype(object) != "")
+    same = merged["content_hash"].astype(object) == merged["hash"].astype(object)
+    changed = ~(same & known) if not full else pd.Series(True, index=merged.index)
+    out = merged.loc[changed].copy()
+    out["action"] = ["update" if k else "create" for k in known.loc[changed]]
+    out["joor_id"] = [j if k else None for j, k in zip(out["joor_id"], known.loc[changed], strict=True)]
+    out = out.drop(columns=["content_hash"])
+    return out, int((~changed).sum())
+
+
+def plan_catalog(
+    products,
+    colorways,
+    skus,
+    currencies: Sequence[dict[str, Any]],
+    state: dict[str, Any],
+    options: PlanOptions,
+    price_types: Sequence[dict[str, Any]] | None = None,
+) -> CatalogPlan:
+    """Select, map, hash and diff the whole catalog against state. Pure.
+
+    ``products``/``colorways``/``skus`` are DataFrames of AMC ``/products``,
+    ``/product_attributes`` and ``/inventory`` rows (string columns, nested lists as JSON strings
+    or lists). ``state`` maps entity -> DataFrame(key, content_hash, joor_id[, detail]).
+    ``price_types`` are JOOR's; None means "not known yet" (no price rows are failed for a missing
+    type then; the pusher checks again).
+    """
+    import pandas as pd
+
+    plan = CatalogPlan()
+    full = options.full_resync
+    wanted = {s.strip() for s in options.style_numbers if s and s.strip()}
+
+    # ---- selection: styles flagged SYNC; within them colorways/SKUs flagged SYNC ----
+    prods = products.copy()
+    for col in ("product_id", "style_number", "joor_sync", "season"):
+        prods[col] = prods[col].astype(object).map(text)
+    flagged = prods[prods["joor_sync"] == "1"]
+    if wanted:
+        missing = sorted(wanted - set(flagged["style_number"]))
+        for s in missing:
+            why = "not flagged SYNC in AMC" if s in set(prods["style_number"]) else "not found in AMC"
+            plan.failures.append(PlanFailure(PRODUCT, s, f"requested style {why}"))
+    selected = flagged[flagged["style_number"].isin(wanted)] if wanted else flagged
+    selected = selected.drop_duplicates("style_number", keep="first")
+    plan.selected["styles_flagged"] = len(flagged)
+
+    cws = colorways.copy()
+    for col in ("id", "product_id", "attribute_2", "joor_sync"):
+        cws[col] = cws[col].astype(object).map(text)
+    sel_cws = cws[(cws["joor_sync"] == "1") & cws["product_id"].isin(selected["product_id"])]
+
+    sk = skus.copy()
+    for col in ("sku_id", "product_id", "attr_2", "upc_display"):
+        sk[col] = sk[col].astype(object).map(text)
+    if "joor_sync" in sk.columns:
+        sk["joor_sync"] = sk["joor_sync"].astype(object).map(text)
+        sk = sk[sk["joor_sync"] != "0"]
+    sel_skus = sk.merge(
+        sel_cws[["product_id", "attribute_2", "id"]].rename(columns={"attribute_2": "attr_2", "id": "colorway_id"}),
+        on=["product_id", "attr_2"], how="inner", sort=False,
+    ).merge(selected[["product_id", "style_number"]].rename(columns={"style_number": "style"}),
+            on="product_id", how="inner", sort=False)
+    sel_skus = sel_skus.drop_duplicates("sku_id", keep="first")
+
+    # ---- products ----
+    prod_records = selected.to_dict("records")
+    p_keys, p_hash, p_body, p_detail, good_styles = [], [], [], [], []
+    for row in prod_records:
+        reason = product_failure(row)
+        if reason:
+            plan.failures.append(PlanFailure(PRODUCT, row["style_number"] or row["product_id"], reason))
+            continue
+        body = map_product(row)
+        p_keys.append(body["external_id"])
+        p_hash.append(content_hash(body))
+        p_body.append(canonical_json(body))
+        p_detail.append(canonical_json({"season": row["season"], "product_id": row["product_id"]}))
+        good_styles.append(row["style_number"])
+    pframe = pd.DataFrame({"key": p_keys, "hash": p_hash, "parent": [None] * len(p_keys),
+                           "body": p_body, "detail": p_detail}, dtype=object)
+    plan.items[PRODUCT], plan.unchanged[PRODUCT] = _delta(pframe, state.get(PRODUCT), PRODUCT, full)
+    plan.selected[PRODUCT] = len(pframe)
+    good = set(good_styles)
+
+    # ---- SKUs ----
+    sel_skus = sel_skus[sel_skus["style"].isin(good)]
+    s_keys, s_hash, s_body, s_parent = [], [], [], []
+    cols = ["sku_id", "attr_2", "size", "upc_display", "colorway_id", "style"]
+    for sku_id, color, size, upc, cw_id, style in zip(*(sel_skus[c].tolist() for c in cols), strict=True):
+        row = {"sku_id": sku_id, "attr_2": color, "size": size, "upc_display": upc, "colorway_id": cw_id}
+        reason = sku_failure(row)
+        if reason:
+            plan.failures.append(PlanFailure(SKU, sku_id, f"style {style}: {reason}"))
+            continue
+        body = map_sku(row)
+        s_keys.append(sku_id)
+        s_hash.append(content_hash([style, body]))
+        s_body.append(canonical_json(body))
+        s_parent.append(style)
+    sframe = pd.DataFrame({"key": s_keys, "hash": s_hash, "parent": s_parent, "body": s_body,
+                           "detail": [None] * len(s_keys)}, dtype=object)
+    plan.items[SKU], plan.unchanged[SKU] = _delta(sframe, state.get(SKU), SKU, full)
+    plan.selected[SKU] = len(sframe)
+    sku_style = pd.DataFrame({"sku": s_keys, "style": s_parent}, dtype=object)
+
+    # ---- prices: per style x group once, broadcast to the style's SKUs ----
+    plan.items[PRICE], plan.unchanged[PRICE], plan.selected[PRICE] = _plan_prices(
+        plan, selected[selected["style_number"].isin(good)], sku_style, currencies, state.get(PRICE),
+        options, price_types)
+
+    # ---- assets: one set per style ----
+    if options.image_sync:
+        frames = _asset_frames(selected[selected["style_number"].isin(good)], sel_cws, options)
+        for entity, aframe in zip((ASSET, COLOR_ASSET), frames, strict=True):
+            plan.items[entity], plan.unchanged[entity] = _delta(aframe, state.get(entity), entity, full)
+            plan.selected[entity] = len(aframe)
+    else:
+        for entity in (ASSET, COLOR_ASSET):
+            plan.items[entity], plan.unchanged[entity], plan.selected[entity] = _empty_items(), 0, 0
+        plan.notes["image_sync"] = "off"
+
+    # ---- linesheets: every flagged style in its season (independent of a style filter) ----
+    plan.collections = plan_collections(flagged, prods, state.get(PRODUCT), state.get(COLLECTION), full)
+
+    # ---- left on JOOR, reported (never deleted or set INACTIVE) ----
+    plan.leftovers = _leftovers(prods, flagged, sk, sel_skus, state, wanted)
+    return plan
+
+
+def _plan_prices(plan, styles, sku_style, currencies, state, options, price_types):
+    import pandas as pd
+
+    curr = currencies_by_id(currencies)
+    try:
+        base = default_currency(curr, options.default_currency_name)
+    except ValueError as exc:
+        plan.failures.append(PlanFailure(PRICE, "*", str(exc)))
+        return _empty_items(), 0, 0
+    rates_used: dict[str, str] = {}
+    missing_types: set[str] = set()
+    g_style, g_group, g_hash, g_body, g_detail = [], [], [], [], []
+    for row in styles[["style_number", "retail_price", "price_groups"]].to_dict("records"):
+        style = row["style_number"]
+        seen: set[str] = set()
+        for pg in parse_json_list(row["price_groups"]):
+            if not isinstance(pg, dict):
+                continue
+            group = text(pg.get("price_group"))
+            if not group or group in seen:
+                continue
+            seen.add(group)
+            cur = curr.get(text(pg.get("currency_id")))
+            key = f"{style}/{group}"
+            if cur is None:
+                plan.failures.append(PlanFailure(
+                    PRICE, key, f"price group {group!r}: currency id {pg.get('currency_id')!r} is not in AMC /currencies"))
+                continue
+            if price_types is not None:
+                pt = price_type_for(price_types, cur.code, group)
+                if pt is None:
+                    missing_types.add(f"{group} ({cur.code})")
+                    continue
+            try:
+                wholesale = money(parse_decimal(pg.get("price"), f"wholesale price of group {group!r}"))
+                retail = convert_msrp(row["retail_price"], cur.rate, base.rate)
+            except ValueError as exc:
+                plan.failures.append(PlanFailure(PRICE, key, str(exc) + " (style MSRP is retail_price)"))
+                continue
+            content = {"group": group, "currency": cur.code, "wholesale": wholesale,
+                       "msrp": text(row["retail_price"]), "base": base.code}
+            rates_used[cur.code] = cur.rate if base.rate in ("1", "1.0", "1.00") else f"{cur.rate}/{base.rate}"
+            g_style.append(style)
+            g_group.append(group)
+            g_hash.append(content_hash(content))
+            g_body.append(canonical_json({"wholesale_value": wholesale, "retail_value": retail,
+                                          "currency": cur.code, "group": group}))
+            g_detail.append(canonical_json({"rate": cur.rate, "base_rate": base.rate, "currency": cur.code,
+                                            "base": base.code, "group": group}))
+    for label in sorted(missing_types):
+        plan.failures.append(PlanFailure(
+            PRICE, label, "no JOOR price type with this currency: ask JOOR to create it; this group's prices were not sent"))
+    plan.notes["fx_rates"] = dict(sorted(rates_used.items()))
+    plan.notes["default_currency"] = base.code
+    groups = pd.DataFrame({"style": g_style, "group": g_group, "hash": g_hash, "body": g_body,
+                           "detail": g_detail}, dtype=object)
+    frame = sku_style.merge(groups, on="style", how="inner", sort=False)
+    if frame.empty:
+        return _empty_items(), 0, 0
+    frame["key"] = frame["sku"] + "/" + frame["group"]
+    frame = frame.rename(columns={"sku": "parent"})[["key", "hash", "parent", "body", "detail"]]
+    changed, unchanged = _delta(frame, state, PRICE, options.full_resync)
+    return changed, unchanged, len(frame)
+
+
+def _asset_frames(styles, sel_cws, options: PlanOptions):
+    """(style-level frame, colour-level frame) of asset sets, keyed style and style/colour."""
+    import pandas as pd
+
+    by_product: dict[str, list[dict]] = {}
+    for cw in sel_cws[["product_id", "attribute_2", "images"]].to_dict("records"):
+        by_product.setdefault(cw["product_id"], []).append(cw)
+    s_rows: list[tuple] = []
+    c_rows: list[tuple] = []
+    for row in styles[["product_id", "style_number", "images"]].to_dict("records"):
+        style = row["style_number"]
+        assets = image_set(row["images"], by_product.get(row["product_id"], []), options.image_base_url)
+        if assets["style"]:  # an empty set is never sent (it would not clear JOOR anyway)
+            s_rows.append((style, content_hash(assets["style"]), style, canonical_json(assets["style"])))
+        for entry in assets["colors"]:
+            c_rows.append((f"{style}/{entry['color']}", content_hash(entry), style, canonical_json(entry)))
+
+    def frame(rows):
+        cols = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
+        return pd.DataFrame({"key": list(cols[0]), "hash": list(cols[1]), "parent": list(cols[2]),
+                             "body": list(cols[3]), "detail": [None] * len(rows)}, dtype=object)
+
+    return frame(s_rows), frame(c_rows)
+
+
+def plan_collections(flagged, all_products, product_state, collection_state, full: bool) -> list[dict[str, Any]]:
+    """The desired membership of each integration-owned season linesheet, and whether it changed.
+
+    Membership = every style flagged SYNC, in its AMC season; plus styles JOOR already has (in
+    product state) that were unflagged since: they stay where they are (reported, never pulled).
+    Returns one dict per season: external_id, name, season, styles (sorted), hash, action
+    (create|update|unchanged), joor_id.
+    """
+    seasons: dict[str, set[str]] = {}
+    names: dict[str, str] = {}
+    for style, season in zip(flagged["style_number"], flagged["season"], strict=True):
+        if style and season:
+            seasons.setdefault(season_external_id(season), set()).add(style)
+            names.setdefault(season_external_id(season), season)
+    if product_state is not None and len(product_state):
+        flagged_set = set(flagged["style_number"])
+        amc_season = dict(zip(all_products["style_number"], all_products["season"], strict=True))
+        details = product_state["detail"] if "detail" in product_state.columns else [None] * len(product_state)
+        for style, detail in zip(product_state["key"], details, strict=True):
+            if style in flagged_set:
+                continue
+            season = amc_season.get(style) or _detail(detail).get("season")
+            if season:
+                seasons.setdefault(season_external_id(season), set()).add(style)
+                names.setdefault(season_external_id(season), season)
+    st: dict[str, dict] = {}
+    if collection_state is not None and len(collection_state):
+        st = {k: {"hash": h, "joor_id": j} for k, h, j in zip(
+            collection_state["key"], collection_state["content_hash"], collection_state["joor_id"], strict=True)}
+    # seasons we own that lost all their styles are updated to empty (still ours, never deleted)
+    for ext in st:
+        if ext.startswith(SEASON_PREFIX) and ext not in seasons:
+            seasons[ext] = set()
+            names.setdefault(ext, ext[len(SEASON_PREFIX):])
+    out = []
+    for ext in sorted(seasons):
+        styles = sorted(seasons[ext])
+        h = collection_hash(names[ext], styles)
+        prev = st.get(ext)
+        action = "create" if not prev or not prev.get("joor_id") else (
+            "update" if full or prev.get("hash") != h else "unchanged")
+        out.append({"external_id": ext, "name": names[ext], "season": names[ext], "styles": styles, "hash": h,
+                    "action": action, "joor_id": (prev or {}).get("joor_id")})
+    return out
+
+
+def collection_hash(name: str, styles: Sequence[str]) -> str:
+    return content_hash({"name": name, "styles": sorted(styles)})
+
+
+def _detail(value: Any) -> dict:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            out = json.loads(value)
+            return out if isinstance(out, dict) else {}
+        except json.JSONDecodeError:
+            return {}
+    return {}
+
+
+def _leftovers(prods, flagged, all_skus, sel_skus, state, wanted) -> dict[str, list[str]]:
+    """Styles/SKUs JOOR has (per state) that AMC no longer flags or has: reported only."""
+    out: dict[str, list[str]] = {}
+    pst = state.get(PRODUCT)
+    if pst is not None and len(pst) and not wanted:
+        known = set(pst["key"])
+        in_amc = set(prods["style_number"])
+        out["styles_unflagged"] = sorted(known & (in_amc - set(flagged["style_number"])))
+        out["styles_deleted_in_amc"] = sorted(known - in_amc)
+    sst = state.get(SKU)
+    if sst is not None and len(sst) and not wanted:
+        known = set(sst["key"])
+        out["skus_unflagged"] = sorted(known & (set(all_skus["sku_id"]) - set(sel_skus["sku_id"])))
+        out["skus_deleted_in_amc"] = sorted(known - set(all_skus["sku_id"]))
+    return {k: v for k, v in out.items() if v}
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def batch_rows(frame, bulk_max: int) -> list[tuple[str, Any]]:
+    """Split one entity's delta into (action, frame) batches of <= ``bulk_max``, creates first."""
+    out: list[tuple[str, Any]] = []
+    if frame is None or frame.empty:
+        return out
+    for action in ("create", "update"):
+        part = frame[frame["action"] == action].sort_values("key", kind="stable")
+        for start in range(0, len(part), bulk_max):
+            out.append((action, part.iloc[start : start + bulk_max]))
+    return out
+
+
+def batch_assets(entity: str, frame, bulk_max: int) -> list[tuple[str, Any]]:
+    """Pack asset records so each request stays <= ``bulk_max`` items and a record never splits.
+
+    Assets have no create/update distinction on JOOR (they are uploaded); the action says
+    whether JOOR already has an earlier set of ours for that record (``update``) or not.
+    """
+    if frame is None or frame.empty:
+        return []
+    frame = frame.sort_values("key", kind="stable")
+    weights = [asset_weight(entity, json.loads(b)) for b in frame["body"]]
+    return [("upload", frame.iloc[idx]) for idx in pack_weighted(list(frame["key"]), weights, bulk_max)]
+
+
+def minimum_credits(counts: dict[str, int], bulk_max: int = 500, gets: int = 0) -> int:
+    """The floor for a push: sum over entity of ceil(n / bulk_max) x 5, plus necessary GETs."""
+    return sum(-(-n // bulk_max) * 5 for n in counts.values() if n) + gets
