@@ -1,0 +1,287 @@
+"""The JOOR credit budget, shared by every task, DAG and worker through the state store.
+
+Why: JOOR allows 300 credits per fixed 300-second window per *account* (GET = 1, write = 5)
+and answers HTTP 429 beyond it. Everything that calls the account shares that allowance, so a
+per-process limiter cannot work: two catalog tasks and the order pull on three workers would
+each believe they own the whole window. Instead each call reserves its credits in one row of
+the integration's state store (SQLite locally, Postgres in production) *before* sending:
+
+* reservations are single atomic ``UPDATE … WHERE used + cost <= cap`` statements, so two
+  processes can never over-spend, on SQLite or Postgres, without holding locks while waiting;
+* when the window is spent the caller sleeps until the window's end instead of tripping 429s;
+* a ``reserve`` (default 30 credits) is usable only by the priority lane (the order pull), so
+  a long catalog push cannot starve the 15-minute order promise;
+* every response's ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` re-syncs the row with the
+  server's own count (other clients of the account spend credits too), and a 429 marks the
+  window exhausted until its ``Retry-After``.
+
+Defaults 300 credits / 300 s; tests and benchmarks scale both down to match the sandbox.
+``JoorHook(budget=None)`` disables the budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from amc_joor.state import metadata
+
+log = logging.getLogger(__name__)
+
+GET_COST = 1
+WRITE_COST = 5
+
+#: One row per JOOR account: the current window as this integration understands it.
+joor_credit_budget = sa.Table(
+    "joor_credit_budget",
+    metadata,
+    sa.Column("account", sa.String(100), primary_key=True),
+    sa.Column("window_end", sa.Float, nullable=True),  # epoch seconds; NULL = no window open
+    sa.Column("used", sa.Integer, nullable=False, default=0),  # credits reserved or seen in the window
+    sa.Column("spent_total", sa.Integer, nullable=False, default=0),  # lifetime reservations (stats)
+    sa.Column("waits_total", sa.Integer, nullable=False, default=0),  # times a caller had to wait
+)
+
+
+def credit_cost(method: str) -> int:
+    """JOOR's price of one call: 1 credit for GET/HEAD, 5 for anything that writes."""
+    return GET_COST if method.upper() in ("GET", "HEAD", "OPTIONS") else WRITE_COST
+
+
+class BudgetTimeout(Exception):
+    """Credits could not be reserved within ``max_wait`` seconds."""
+
+
+@dataclass
+class CreditBudget:
+    """A credit window shared through the state store. Thread- and process-safe.
+
+    :param account: the JOOR account id the window belongs to (the key of the row).
+    :param limit: credits per window (JOOR: 300).
+    :param window_seconds: window length (JOOR: 300).
+    :param reserve: credits only ``priority=True`` callers may use.
+    :param max_wait: longest a single reservation may wait before :class:`BudgetTimeout`.
+    :param margin: seconds added after a window's end before reusing it (clock/latency slack).
+    :param engine: the state-store engine; default :func:`amc_joor.state.get_engine`.
+    """
+
+    account: str = "default"
+    limit: int = 300
+    window_seconds: float = 300.0
+    reserve: int = 30
+    max_wait: float = 1800.0
+    margin: float = 0.05
+    engine: Engine | None = None
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.reserve >= self.limit:
+            raise ValueError(f"reserve ({self.reserve}) must be below the window limit ({self.limit})")
+        if self.engine is None:
+            from amc_joor.state import get_engine
+
+            self.engine = get_engine()
+        else:
+            from amc_joor.state import ensure_schema
+
+            ensure_schema(self.engine)
+        self._ensure_row()
+
+    @classmethod
+    def from_settings(cls, account: str, extra: Mapping[str, object] | None = None, **kw: object) -> CreditBudget:
+        """Build from connection extras / env: ``credit_limit``, ``credit_window_seconds``, ``credit_reserve``.
+
+        Env ``AMC_JOOR_JOOR_CREDIT_LIMIT`` / ``…_WINDOW_SECONDS`` / ``…_RESERVE`` override the extras
+        (handy for a scaled sandbox window).
+        """
+        extra = extra or {}
+
+        def pick(key: str, env: str, default: float) -> float:
+            raw = os.environ.get(env) or extra.get(key)
+            return float(raw) if raw not in (None, "") else default  # type: ignore[arg-type]
+
+        params = {
+            "limit": int(pick("credit_limit", "AMC_JOOR_JOOR_CREDIT_LIMIT", 300)),
+            "window_seconds": pick("credit_window_seconds", "AMC_JOOR_JOOR_CREDIT_WINDOW_SECONDS", 300.0),
+            "reserve": int(pick("credit_reserve", "AMC_JOOR_JOOR_CREDIT_RESERVE", 30)),
+        }
+        params.update(kw)  # type: ignore[arg-type]
+        return cls(account=account, **params)  # type: ignore[arg-type]
+
+    # -- storage ---------------------------------------------------------------------------
+
+    def _ensure_row(self) -> None:
+        t = joor_credit_budget
+        assert self.engine is not None
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(t.c.account).where(t.c.account == self.account)).first()
+            if exists:
+                return
+            try:
+                conn.execute(t.insert().values(account=self.account, window_end=None, used=0, spent_total=0, waits_total=0))
+            except sa.exc.IntegrityError:
+                pass  # another process created it first
+
+    def _cap(self, priority: bool) -> int:
+        return self.limit if priority else self.limit - self.reserve
+
+    def try_acquire(self, cost: int, priority: bool = False) -> bool:
+        """Reserve ``cost`` credits now if the window has room; never waits."""
+        t = joor_credit_budget
+        now = self.clock()
+        cap = self._cap(priority)
+        if cost > cap:
+            raise ValueError(f"a call costing {cost} credits can never fit a cap of {cap}")
+        assert self.engine is not None
+        with self.engine.begin() as conn:
+            # 1. Within the open window: take the credits if they fit.
+            got = conn.execute(
+                t.update()
+                .where(t.c.account == self.account, t.c.window_end > now, t.c.used + cost <= cap)
+                .values(used=t.c.used + cost, spent_total=t.c.spent_total + cost)
+            ).rowcount
+            if got:
+                return True
+            # 2. No window open (or it ended): open a new one with this reservation.
+            got = conn.execute(
+                t.update()
+                .where(t.c.account == self.account, sa.or_(t.c.window_end.is_(None), t.c.window_end <= now))
+                .values(used=cost, window_end=now + self.window_seconds + self.margin, spent_total=t.c.spent_total + cost)
+            ).rowcount
+            return bool(got)
+
+    def acquire(self, cost: int, priority: bool = False, max_wait: float | None = None) -> float:
+        """Reserve ``cost`` credits, sleeping until a window has room. Returns seconds waited."""
+        max_wait = self.max_wait if max_wait is None else max_wait
+        start = self.clock()
+        waited = False
+        while True:
+            if self.try_acquire(cost, priority):
+                return self.clock() - start
+            now = self.clock()
+            if not waited:
+                waited = True
+                self._count_wait()
+            window_end = self.window_end()
+            delay = (window_end - now) if window_end else 0.0
+            # Wake at the window's end (plus the margin), but re-check now and then: a sync from
+            # another process may move the end.
+            delay = min(max(delay, 0.0) + self.margin, 5.0)
+            if now - start + delay > max_wait:
+                raise BudgetTimeout(
+                    f"could not reserve {cost} JOOR credits within {max_wait:.0f}s "
+                    f"(account {self.account}, {self.limit}/{self.window_seconds:.0f}s)"
+                )
+            self.sleep(max(delay, 0.005))
+
+    def _count_wait(self) -> None:
+        t = joor_credit_budget
+        assert self.engine is not None
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.account == self.account).values(waits_total=t.c.waits_total + 1))
+
+    def window_end(self) -> float | None:
+        t = joor_credit_budget
+        assert self.engine is not None
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.c.window_end).where(t.c.account == self.account)).scalar()
+
+    def snapshot(self) -> dict[str, float | int | None]:
+        """The row as a dict (for logs, tests, the bench)."""
+        t = joor_credit_budget
+        assert self.engine is not None
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.account == self.account)).mappings().first()
+        return dict(row) if row else {}
+
+    def reset(self) -> None:
+        """Forget the current window (tests, or after an operator cleared the account)."""
+        t = joor_credit_budget
+        assert self.engine is not None
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.account == self.account).values(window_end=None, used=0))
+
+    # -- feedback from the server ---------------------------------------------------------
+
+    def sync(self, headers: Mapping[str, str], received_at: float | None = None) -> None:
+        """Align the row with ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` of a response.
+
+        The server's count wins upwards (other clients of the account spend credits too); a
+        server window that ends clearly later than ours is a new window and replaces ours; a
+        stale response from an older window (ends clearly earlier) is ignored.
+        """
+        parsed = parse_rate_headers(headers)
+        if parsed is None:
+            return
+        server_limit, remaining, reset_in = parsed
+        now = received_at if received_at is not None else self.clock()
+        server_end = now + reset_in + self.margin
+        server_used = max(0, (server_limit or self.limit) - remaining)
+        # Scale the server's count to our limit if the server reports a different one.
+        if server_limit and server_limit != self.limit:
+            server_used = max(0, self.limit - remaining)
+        tol = max(0.25, min(2.0, 0.1 * self.window_seconds))
+        t = joor_credit_budget
+        assert self.engine is not None
+        with self.engine.begin() as conn:
+            replaced = conn.execute(
+                t.update()
+                .where(t.c.account == self.account, sa.or_(t.c.window_end.is_(None), t.c.window_end < server_end - tol))
+                .values(window_end=server_end, used=server_used)
+            ).rowcount
+            if replaced:
+                return
+            conn.execute(
+                t.update()
+                .where(t.c.account == self.account, t.c.window_end <= server_end + tol)
+                .values(
+                    window_end=sa.case((t.c.window_end < server_end, server_end), else_=t.c.window_end),
+                    used=sa.case((t.c.used < server_used, server_used), else_=t.c.used),
+                )
+            )
+
+    def exhausted(self, retry_after: float) -> None:
+        """A 429 arrived: nobody (priority included) sends again before ``retry_after`` elapses."""
+        now = self.clock()
+        end = now + max(retry_after, 0.0) + self.margin
+        t = joor_credit_budget
+        assert self.engine is not None
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.update()
+                .where(t.c.account == self.account)
+                .values(
+                    used=self.limit,
+                    window_end=sa.case(
+                        (sa.or_(t.c.window_end.is_(None), t.c.window_end < end), end), else_=t.c.window_end
+                    ),
+                )
+            )
+
+
+def parse_rate_headers(headers: Mapping[str, str]) -> tuple[int | None, int, float] | None:
+    """``(limit, remaining, seconds_until_reset)`` from a response's headers, or None if absent."""
+    remaining = headers.get("X-RateLimit-Remaining")
+    reset = headers.get("X-RateLimit-Reset")
+    if remaining is None or reset is None:
+        return None
+    try:
+        rem = int(float(remaining))
+        reset_s = float(reset)
+    except ValueError:
+        return None
+    if reset_s > 1e9:  # an epoch timestamp rather than seconds-until
+        reset_s = max(0.0, reset_s - time.time())
+    limit_raw = headers.get("X-RateLimit-Limit")
+    try:
+        limit = int(float(limit_raw)) if limit_raw is not None else None
+    except ValueError:
+        limit = None
+    return limit, rem, max(0.0, reset_s)
