@@ -32,22 +32,26 @@ SKUS = [
      "active": "0"},
 ]
 CURRENCIES = [{"id": "1", "name": "USD"}, {"id": "2", "name": "EUR"}]
-LOCATIONS = [{"customer_id": "2001", "ship_to_id": "7", "name": "Bloom Boutique"}]
+LOCATIONS = [{"customer_id": "2001", "ship_to_id": "7", "name": "Bloom Boutique", "address_1": "9 Elm St",
+              "postal_code": "10013", "country": "US"}]
 
 
 @pytest.fixture
 def lookups() -> om.Lookups:
     return om.Lookups.build(customers=CUSTOMERS, skus=SKUS, currencies=CURRENCIES, locations=LOCATIONS,
-                            ship_methods=[{"id": "1", "name": "UPS Ground"}], terms=[{"id": "2", "name": "Net 60"}])
+                            ship_methods=[{"id": "1", "name": "UPS Ground"}, {"id": "3", "name": "Freight LTL"}],
+                            terms=[{"id": "1", "name": "Net 30"}, {"id": "2", "name": "Net 60"},
+                                   {"id": "3", "name": "Credit Card"}])
 
 
 def order(**kw) -> dict:
     base = {"id": "900001", "order_number": "J-1001", "status": "APPROVED", "customer_code": "C-0001",
             "currency_code": "USD", "date_approved": "2026-03-02T10:00:00Z", "start_ship_date": "2026-04-01",
-            "complete_ship_date": "2026-04-30", "po_number": "PO-77", "shipping_method_code": "UPS Ground",
-            "payment_method_code": "Net 60", "last_modified": "2026-03-02T10:00:00Z",
-            "shipping_address": {"code": "", "name": "Bloom NYC", "address_1": "1 Main St", "city": "New York",
-                                 "state": "NY", "postal_code": "10012", "country": "US"}}
+            "complete_ship_date": "2026-04-30", "po_number": "PO-77", "shipping_method_code": "UPS_GROUND",
+            "payment_method_code": "NET60", "last_modified": "2026-03-02T10:00:00Z", "warehouse": "Main Warehouse",
+            "sales_rep_code": "REP-01", "billing_address": {"code": "C-0001-B"},
+            "shipping_address": {"code": "C-0001-S99", "name": "Bloom NYC", "address_1": "1 Main St",
+                                 "city": "New York", "state": "NY", "postal_code": "10012", "country": "US"}}
     base.update(kw)
     return base
 
@@ -72,6 +76,7 @@ def test_happy_path_maps_header_and_lines(lookups):
     assert h["ar_acct"] == "1200" and h["currency_id"] == "1" and h["source"] == "JOOR"
     assert h["date"] == "03/02/2026" and h["date_start"] == "04/01/2026" and h["date_due"] == "04/30/2026"
     assert h["ship_via"] == "1" and h["terms_id"] == "2"
+    assert "Ship via UPS_GROUND" in h["notes"]
     assert h["city"] == "New York" and h["name"] == "Bloom NYC"
     assert "PO-77" in h["notes"]
     assert plan.payload["items"] == [
@@ -136,9 +141,8 @@ def test_cancelled_lines_and_quantities_are_left_out(lookups):
 
 
 def test_required_fields_fail_with_reason_not_guess(lookups):
-    ms = om.MappingSettings(required_fields=("customer_code", "shipping_method_code", "billing_address.code"))
-    plan = om.plan_order(order(billing_address={"code": ""}), [line()], lookups, ms)
-    assert "missing billing_address.code on the JOOR order" in plan.reason
+    plan = om.plan_order(order(billing_address={"code": ""}, shipping_method_code=None), [line()], lookups, MS)
+    assert "missing shipping_method_code, billing_address.code on the JOOR order" in plan.reason
     no_code = om.plan_order(order(customer_code=""), [line()], lookups, MS)
     assert "missing customer_code" in no_code.reason
 
@@ -148,9 +152,21 @@ def test_unknown_currency(lookups):
     assert "currency JPY is not set up in AMC" in plan.reason
 
 
-def test_ship_to_location_code(lookups):
+def test_ship_to_location_by_code_or_address(lookups):
     plan = om.plan_order(order(shipping_address={"code": "7"}), [line()], lookups, MS)
     assert plan.payload["header"]["ship_to_id"] == "7"
+    same = {"code": "C-0001-S7", "address_1": "9 elm st", "postal_code": "10013", "country": "US"}
+    plan = om.plan_order(order(shipping_address=same), [line()], lookups, MS)
+    assert plan.payload["header"]["ship_to_id"] == "7" and "address_1" not in plan.payload["header"]
+
+
+def test_match_code_is_tolerant_but_never_ambiguous(lookups):
+    assert om.match_code("UPS_GROUND", lookups.ship_methods) == "1"
+    assert om.match_code("LTL", lookups.ship_methods) == "3"
+    assert om.match_code("NET30", lookups.terms) == "1"
+    assert om.match_code("CC", lookups.terms) == "3"
+    assert om.match_code("NET", lookups.terms) is None  # Net 30 and Net 60: ambiguous
+    assert om.match_code("PICKUP", lookups.ship_methods) is None
 
 
 def test_amc_date_formats():

@@ -34,11 +34,19 @@ from typing import Any
 
 Row = Mapping[str, Any]
 
-#: JOOR order fields an ERP import needs (JOOR's own validation list, joor-api.md §6) that this
-#: integration enforces. Dotted names reach into nested objects. The remaining items of JOOR's
-#: list (billing code, warehouse code, sales rep code) are checked only when configured, since
-#: AMC derives them from the customer record.
-DEFAULT_REQUIRED_FIELDS: tuple[str, ...] = ("customer_code", "order_number")
+#: JOOR order fields an ERP import needs (JOOR's own validation list, joor-api.md §6: customer
+#: code, payment method code, shipping method code, billing/shipping codes, warehouse code, sales
+#: rep code). Dotted names reach into nested objects. An order missing one fails with a reason.
+DEFAULT_REQUIRED_FIELDS: tuple[str, ...] = (
+    "order_number",
+    "customer_code",
+    "payment_method_code",
+    "shipping_method_code",
+    "billing_address.code",
+    "shipping_address.code",
+    "warehouse",
+    "sales_rep_code",
+)
 
 COLOR_TRAIT_NAMES = frozenset({"color", "colour", "style color", "stylecolor"})
 SIZE_TRAIT_NAMES = frozenset({"size"})
@@ -226,6 +234,37 @@ def _lookup_index(rows: Iterable[Row]) -> dict[str, str]:
     return out
 
 
+def _norm(value: Any) -> str:
+    return "".join(ch for ch in text(value).upper() if ch.isalnum())
+
+
+def match_code(code: Any, index: Mapping[str, str]) -> str | None:
+    """An AMC lookup id (terms, ship method) for a JOOR code such as ``UPS_GROUND`` or ``NET30``.
+
+    JOOR codes and AMC names are typed by different people, so the match is tolerant but never
+    ambiguous: exact id/name, then the same letters and digits (``NET30`` = ``Net 30``), then a
+    unique name containing the code (``LTL`` -> ``Freight LTL``), then unique initials
+    (``CC`` -> ``Credit Card``). No match -> None (the code goes into the order notes).
+    """
+    raw = text(code)
+    if not raw:
+        return None
+    if raw.upper() in index:
+        return index[raw.upper()]
+    key = _norm(raw)
+    names = {name: rid for name, rid in index.items() if not name.isdigit()}
+    exact = {rid for name, rid in names.items() if _norm(name) == key}
+    if len(exact) == 1:
+        return exact.pop()
+    contains = {rid for name, rid in names.items() if key and key in _norm(name)}
+    if len(contains) == 1:
+        return contains.pop()
+    initials = {rid for name, rid in names.items() if "".join(w[0] for w in name.split() if w) == key}
+    if len(initials) == 1:
+        return initials.pop()
+    return None
+
+
 # --------------------------------------------------------------------------- line items
 
 
@@ -392,19 +431,11 @@ def resolve_customer(code: str, lookups: Lookups, ms: MappingSettings) -> tuple[
     return (cust if not reasons else None), reasons
 
 
-def _ship_to(order: Row, customer: Row, lookups: Lookups) -> dict[str, str]:
-    """Ship-to fields: an AMC location id when the JOOR shipping address code names one, else the address."""
-    addr = order.get("shipping_address") or {}
-    if not isinstance(addr, Mapping):
-        addr = {}
-    locs = lookups.customers.ship_tos.get(text(customer.get("customer_id")), [])
-    code = text(addr.get("code"))
-    if code:
-        for loc in locs:
-            if text(loc.get("ship_to_id")) == code:
-                return {"ship_to_id": code}
+ADDRESS_KEYS = ("address_1", "address_2", "city", "state", "postal_code", "country")
+
+
+def _address(addr: Mapping[str, Any]) -> dict[str, str]:
     out = {
-        "name": text(addr.get("name") or addr.get("company_name") or customer.get("customer_name")),
         "address_1": text(addr.get("address_1") or addr.get("address1") or addr.get("line_1")),
         "address_2": text(addr.get("address_2") or addr.get("address2") or addr.get("line_2")),
         "city": text(addr.get("city")),
@@ -412,6 +443,31 @@ def _ship_to(order: Row, customer: Row, lookups: Lookups) -> dict[str, str]:
         "postal_code": text(addr.get("postal_code") or addr.get("zip") or addr.get("zip_code")),
         "country": text(addr.get("country") or addr.get("country_code")),
     }
+    return out
+
+
+def _ship_to(order: Row, customer: Row, lookups: Lookups) -> dict[str, str]:
+    """Ship-to: the customer's AMC location when the JOOR address is one of them, else the address itself.
+
+    A location matches by id (the JOOR address code equals the AMC ship_to_id) or by the same
+    street line, postal code and country.
+    """
+    addr = order.get("shipping_address") or {}
+    if not isinstance(addr, Mapping):
+        addr = {}
+    locs = lookups.customers.ship_tos.get(text(customer.get("customer_id")), [])
+    code = text(addr.get("code"))
+    mine = _address(addr)
+    for loc in locs:
+        if code and text(loc.get("ship_to_id")) == code:
+            return {"ship_to_id": code}
+    for loc in locs:
+        theirs = _address(loc)
+        if mine["address_1"] and all(
+            _norm(mine[k]) == _norm(theirs[k]) for k in ("address_1", "postal_code", "country")
+        ):
+            return {"ship_to_id": text(loc.get("ship_to_id"))}
+    out = {"name": text(addr.get("name") or addr.get("company_name") or customer.get("customer_name")), **mine}
     return {k: v for k, v in out.items() if v}
 
 
@@ -422,6 +478,10 @@ def _notes(order: Row) -> str:
     buyer = order.get("buyer") or {}
     if isinstance(buyer, Mapping) and text(buyer.get("name")):
         parts.append(f"Buyer {text(buyer.get('name'))}")
+    for label, key in (("Ship via", "shipping_method_code"), ("Payment", "payment_method_code"),
+                       ("Sales rep", "sales_rep_code")):
+        if text(order.get(key)):
+            parts.append(f"{label} {text(order.get(key))}")
     if text(order.get("comments")):
         parts.append(text(order.get("comments")))
     return " | ".join(parts)[:2000]
@@ -508,10 +568,10 @@ def plan_order(order: Row, lines: Iterable[Row], lookups: Lookups, ms: MappingSe
     }
     if ms.credit_status:
         header["credit_status"] = text(ms.credit_status)
-    ship_via = lookups.ship_methods.get(text(order.get("shipping_method_code")).upper())
+    ship_via = match_code(order.get("shipping_method_code"), lookups.ship_methods)
     if ship_via:
         header["ship_via"] = ship_via
-    terms = lookups.terms.get(text(order.get("payment_method_code")).upper()) or text(customer.get("terms_id"))
+    terms = match_code(order.get("payment_method_code"), lookups.terms) or text(customer.get("terms_id"))
     if terms:
         header["terms_id"] = terms
     header.update(_ship_to(order, customer, lookups))
