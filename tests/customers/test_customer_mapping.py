@@ -9,7 +9,11 @@ import pytest
 from amc_joor.flows import customer_mapping as cm
 
 CURRENCIES = {"1": "USD", "2": "EUR"}
-PRICE_TYPES = {("USD", "Wholesale USD"), ("EUR", "Wholesale EUR")}
+PRICE_TYPES = [
+    {"id": "pt1", "name": "USD-1", "currency_code": "USD"},
+    {"id": "pt2", "name": "EUR-1", "currency_code": "EUR"},
+    {"id": "pt3", "name": "Wholesale EUR", "currency_code": "EUR"},
+]
 
 
 def cust(cid: str, code: str, **kw) -> dict:
@@ -45,10 +49,10 @@ def test_maps_every_field_with_address_codes():
     assert pay["customer_contact_name"] == "Ann" and pay["customer_buyer_name"] == "Bea"
     assert pay["customer_contact_email"] == "b1@x.example" and pay["customer_phone"] == "+1-555-100-2000"
     assert pay["sales_rep_code"] == "R7"
-    assert (pay["currency"], pay["price_label"]) == ("USD", "Wholesale USD")
-    assert pay["billing_addresses"][0]["code"] == "1"
+    assert (pay["currency"], pay["price_label"]) == ("USD", "USD-1")
+    assert pay["billing_address"]["code"] == "1"
     assert [a["code"] for a in pay["shipping_addresses"]] == ["10", "11"]
-    assert pay["shipping_addresses"][0]["zip"] == "78701"
+    assert pay["shipping_addresses"][0]["postal_code"] == "78701"
 
 
 def test_missing_code_skipped_and_counted():
@@ -81,18 +85,24 @@ def test_address_length_error():
     assert "shipping_address 5 city is 51 characters" in p.failures[0].reason
 
 
-def test_price_type_mismatch_reported():
-    p = plan([cust("1", "C-1", price_group="Retail"), cust("2", "C-2", currency_id="2", price_group="Wholesale EUR")])
-    assert [r["key"] for r in p.records] == ["C-2"]
-    assert "matches no JOOR price type" in p.failures[0].reason
-    # without price types known, no check
-    assert len(plan([cust("1", "C-1", price_group="Retail")], price_types=None).records) == 1
+def test_price_type_by_currency_group_breaks_ties_mismatch_reported():
+    p = plan([cust("1", "C-1", currency_id="3"), cust("2", "C-2", currency_id="2", price_group="Wholesale EUR"),
+              cust("3", "C-3", currency_id="2", price_group="Other")], )
+    assert [(r["key"], r["payload"]["price_label"]) for r in p.records] == [("C-2", "Wholesale EUR"), ("C-3", "EUR-1")]
+    # currency id 3 is unknown to AMC here
+    assert "not in AMC /currencies" in p.failures[0].reason
+    cur = dict(CURRENCIES, **{"3": "GBP"})
+    p = cm.plan_customers([cust("1", "C-1", currency_id="3")], [], cur, PRICE_TYPES, "USD")
+    assert "currency GBP / price group Wholesale USD matches no JOOR price type" in p.failures[0].reason
+    # without price types known, no check, the group is the label
+    p = plan([cust("1", "C-1", price_group="Retail")], price_types=None)
+    assert p.records[0]["payload"]["price_label"] == "Retail"
 
 
 def test_missing_currency_falls_back_to_default_unknown_fails():
     p = plan([cust("1", "C-1", currency_id=""), cust("2", "C-2", currency_id="99")])
     assert [r["payload"]["currency"] for r in p.records] == ["USD"]
-    assert "unknown in AMC /currencies" in p.failures[0].reason
+    assert "not in AMC /currencies" in p.failures[0].reason
 
 
 def test_only_codes_filter_and_unknown_code():

@@ -11,7 +11,9 @@ Contract choices (see docs/customers.md):
 * Billing address code = the AMC ``customer_id``; shipping address code = the AMC
   ``ship_to_id`` (``/locations``), so an order's JOOR ship-to code names the AMC ship-to.
 * Currency = the ISO name of the customer's AMC currency (the Default Currency Name when the
-  customer has none); price label = the AMC price group. The pair must match a JOOR price type.
+  customer has none); price label = the name of the JOOR price type in that currency (the AMC
+  price group's name breaks ties) — the catalog push's rule, so the pair always names a price
+  type the styles are priced in. No price type in that currency → the customer is reported.
 * Business days: weekends and the configured holidays are not business days. An SLA of N
   business days runs from the submission time to the same wall-clock time N business days
   later (a submission on a non-business day starts at 00:00 of the next business day).
@@ -50,9 +52,8 @@ ADDRESS_LIMITS: dict[str, int] = {
     "address_2": 100,
     "city": 50,
     "state": 50,
-    "zip": 20,
+    "postal_code": 20,
     "country": 50,
-    "phone": 30,
 }
 REQUIRED_FIELDS: tuple[str, ...] = ("customer_code", "customer_name")
 
@@ -84,9 +85,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "customer_code", "customer_name", "customer_contact_name", "customer_contact_email",
     "customer_buyer_name", "customer_phone", "sales_rep_code", "currency", "price_label",
     "billing_code", "billing_name", "billing_address_1", "billing_address_2", "billing_city",
-    "billing_state", "billing_zip", "billing_country", "billing_phone",
+    "billing_state", "billing_postal_code", "billing_country",
     "shipping_code", "shipping_name", "shipping_address_1", "shipping_address_2", "shipping_city",
-    "shipping_state", "shipping_zip", "shipping_country", "shipping_phone",
+    "shipping_state", "shipping_postal_code", "shipping_country",
 )
 
 ENTITY = "customer"
@@ -115,7 +116,7 @@ def customer_key(row: Mapping[str, Any]) -> str:
     return _s(row.get("joor_customer_code"))
 
 
-def _address(row: Mapping[str, Any], code: str, phone: str = "") -> dict[str, str]:
+def _address(row: Mapping[str, Any], code: str) -> dict[str, str]:
     return {
         "code": code,
         "name": _s(row.get("name") or row.get("customer_name")),
@@ -123,10 +124,22 @@ def _address(row: Mapping[str, Any], code: str, phone: str = "") -> dict[str, st
         "address_2": _s(row.get("address_2")),
         "city": _s(row.get("city")),
         "state": _s(row.get("state")),
-        "zip": _s(row.get("postal_code") or row.get("zip")),
+        "postal_code": _s(row.get("postal_code") or row.get("zip")),
         "country": _s(row.get("country")),
-        "phone": phone,
     }
+
+
+def price_type_for(price_types: Iterable[Mapping[str, Any]], currency: str, group: str) -> Mapping[str, Any] | None:
+    """The JOOR price type a customer buys in: by currency, the AMC price group's name breaks ties.
+
+    The same rule the catalog push uses to price styles, so a customer's currency / price label
+    pair always names a price type its styles are priced in.
+    """
+    matches = [p for p in price_types if _s(p.get("currency_code")).upper() == currency.upper()]
+    if not matches:
+        return None
+    named = [p for p in matches if _s(p.get("name")) == group]
+    return (named or sorted(matches, key=lambda p: _s(p.get("id"))))[0]
 
 
 def map_customer(
@@ -135,8 +148,11 @@ def map_customer(
     currency_names: Mapping[str, str],
     default_currency: str,
 ) -> dict[str, Any]:
-    """One AMC customer (+ its ship-tos) -> one JOOR connection payload (no validation here)."""
-    phone = _first(customer, AMC_SOURCES["customer_phone"])
+    """One AMC customer (+ its ship-tos) -> one JOOR connection payload (no validation here).
+
+    ``price_label`` is the AMC price group here; :func:`plan_customers` replaces it with the
+    matching JOOR price type's name when JOOR's price types are known.
+    """
     payload: dict[str, Any] = {
         "customer_code": customer_key(customer),
         "customer_name": _s(customer.get("customer_name")),
@@ -151,9 +167,9 @@ def map_customer(
     price_label = _s(customer.get("price_group"))
     if price_label:
         payload["price_label"] = price_label
-    payload["billing_addresses"] = [_address(customer, _s(customer.get("customer_id")), phone)]
+    payload["billing_address"] = _address(customer, _s(customer.get("customer_id")))
     payload["shipping_addresses"] = [
-        _address(loc, _s(loc.get("ship_to_id")), phone)
+        _address(loc, _s(loc.get("ship_to_id")))
         for loc in sorted(ship_tos, key=lambda r: _sort_id(_s(r.get("ship_to_id"))))
     ]
     return payload
@@ -163,12 +179,25 @@ def _sort_id(value: str) -> tuple[int, str]:
     return (0, f"{int(value):020d}") if value.isdigit() else (1, value)
 
 
-def validate_connection(
-    payload: Mapping[str, Any],
-    price_types: set[tuple[str, str]] | None,
-    *,
-    currency_known: bool = True,
-) -> list[str]:
+def resolve_price_label(
+    payload: dict[str, Any], price_types: list[Mapping[str, Any]] | None
+) -> str | None:
+    """Set ``price_label`` to the JOOR price type's name; return a problem when none matches."""
+    if price_types is None:
+        return None
+    currency = _s(payload.get("currency"))
+    group = _s(payload.get("price_label"))
+    pt = price_type_for(price_types, currency, group) if currency else None
+    if pt is None:
+        offered = ", ".join(sorted({f"{_s(p.get('name'))} ({_s(p.get('currency_code'))})" for p in price_types}))
+        return (f"currency {currency or '-'} / price group {group or '-'} matches no JOOR price type "
+                f"(JOOR has: {offered or 'none'}); fix the customer's Currency in AMC or ask JOOR to add "
+                "a price type in that currency")
+    payload["price_label"] = _s(pt.get("name"))
+    return None
+
+
+def validate_connection(payload: Mapping[str, Any], *, currency_known: bool = True) -> list[str]:
     """Every reason JOOR would refuse this connection, each naming the field and how to fix it."""
     problems: list[str] = []
     for name in REQUIRED_FIELDS:
@@ -181,26 +210,17 @@ def validate_connection(
                 f"{name} is {len(value)} characters, JOOR allows at most {limit} "
                 f"(shorten {AMC_FIELD_NAMES.get(name, name)} in AMC)"
             )
-    for kind in ("billing_addresses", "shipping_addresses"):
-        for addr in payload.get(kind) or []:
-            for name, limit in ADDRESS_LIMITS.items():
-                value = _s(addr.get(name))
-                if len(value) > limit:
-                    problems.append(
-                        f"{kind[:-2]} {addr.get('code')!s} {name} is {len(value)} characters, "
-                        f"JOOR allows at most {limit}"
-                    )
+    addresses = [("billing_address", payload.get("billing_address") or {})]
+    addresses += [("shipping_address", a) for a in payload.get("shipping_addresses") or []]
+    for kind, addr in addresses:
+        for name, limit in ADDRESS_LIMITS.items():
+            value = _s(addr.get(name))
+            if len(value) > limit:
+                problems.append(
+                    f"{kind} {_s(addr.get('code'))} {name} is {len(value)} characters, JOOR allows at most {limit}"
+                )
     if not currency_known:
-        problems.append("currency: the customer's AMC currency id is unknown in AMC /currencies")
-    elif price_types is not None:
-        pair = (_s(payload.get("currency")), _s(payload.get("price_label")))
-        if pair not in price_types:
-            offered = ", ".join(f"{c}/{n}" for c, n in sorted(price_types)) or "none"
-            problems.append(
-                f"currency/price label {pair[0] or '-'}/{pair[1] or '-'} matches no JOOR price type "
-                f"(JOOR has: {offered}); fix the customer's Currency/Price Group in AMC or ask JOOR "
-                "to add the price type"
-            )
+        problems.append("currency: the customer's AMC currency id is not in AMC /currencies")
     return problems
 
 
@@ -231,7 +251,7 @@ def plan_customers(
     customers: Iterable[Mapping[str, Any]],
     locations: Iterable[Mapping[str, Any]],
     currency_names: Mapping[str, str],
-    price_types: set[tuple[str, str]] | None,
+    price_types: list[Mapping[str, Any]] | None,
     default_currency: str,
     only_codes: Iterable[str] | None = None,
 ) -> CustomerPlan:
@@ -274,9 +294,12 @@ def plan_customers(
         cid = _s(row.get("customer_id"))
         currency_id = _s(row.get("currency_id"))
         payload = map_customer(row, by_customer.get(cid, []), currency_names, default_currency)
-        problems = validate_connection(
-            payload, price_types, currency_known=not currency_id or currency_id in currency_names
-        )
+        known = not currency_id or currency_id in currency_names
+        problems = validate_connection(payload, currency_known=known)
+        if known:
+            price_problem = resolve_price_label(payload, price_types)
+            if price_problem:
+                problems.append(price_problem)
         if problems:
             plan.failures.append(CustomerFailure(
                 key=payload["customer_code"] or f"amc:{cid}",
@@ -308,7 +331,7 @@ def csv_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     for rec in records:
         p = rec["payload"]
         base = {c: _s(p.get(c)) for c in CSV_COLUMNS if not c.startswith(("billing_", "shipping_"))}
-        bill = (p.get("billing_addresses") or [{}])[0]
+        bill = p.get("billing_address") or {}
         for k, v in bill.items():
             base[f"billing_{k}"] = _s(v)
         ships = p.get("shipping_addresses") or [{}]
