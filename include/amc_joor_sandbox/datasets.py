@@ -425,13 +425,18 @@ class _Gen:
 def _joor_seed(amc: AmcData, dataset: str, seed: int) -> dict[str, Any]:
     """The JOOR account's starting state, from the JOOR sandbox's own builder when present."""
     try:
-        from amc_joor_sandbox.joor_seed import build_joor_seed  # noqa: PLC0415 - optional sibling module
+        from amc_joor_sandbox.joor_seed import build_joor_seed
     except ImportError:
         return {}
     return build_joor_seed(amc, dataset, random.Random(f"joor:{dataset}:{seed}"))
 
 
+def build_amc(dataset: str, seed: int) -> AmcData:
+    """Only the AMC half of ``build_world`` (what an AMC-only reset needs)."""
+    return _Gen(dataset, seed).build()
+
+
 def build_world(dataset: str, seed: int) -> World:
     """Build the named data set for ``seed``: same arguments, same data."""
-    amc = _Gen(dataset, seed).build()
+    amc = build_amc(dataset, seed)
     return World(dataset=dataset, seed=seed, amc=amc, joor=_joor_seed(amc, dataset, seed))
