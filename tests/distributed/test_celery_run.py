@@ -12,11 +12,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from distributed_cluster import airflow_cluster
 
 from amc_joor_sandbox.connections import connection_env
 from amc_joor_sandbox.testing import start_sandbox
-
-from .cluster import airflow_cluster
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
