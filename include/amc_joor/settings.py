@@ -66,6 +66,12 @@ class IntegrationSettings(BaseModel):
     # Customers
     customer_sla_business_days: int = Field(3, ge=1, le=30)
     holidays: list[date] = Field(default_factory=list, description="non-business days for the SLA")
+    customer_job_poll_seconds: float = Field(
+        30, gt=0, le=3600, description="how often the triggerer checks a JOOR bulk-connection job"
+    )
+    customer_job_timeout_minutes: float = Field(
+        360, gt=0, description="longest wait for one JOOR bulk-connection job before the task retries"
+    )
     # Batching and the JOOR credit budget
     joor_v4_bulk_max: int = Field(500, ge=1, le=500)
     joor_v2_bulk_max: int = Field(1000, ge=1, le=1000)
