@@ -95,11 +95,11 @@ def test_product_without_any_name_fails_with_reason():
 
 def test_sku_traits_keep_size_case_and_upc():
     body = cm.map_sku({"sku_id": "9", "attr_2": "Navy", "size": "xS", "upc_display": "012345678905",
-                       "colorway_id": "77"})
+                       "color_code": "NVY"})
     assert body["external_id"] == "9"
     assert body["trait_values"] == [
-        {"trait_id": cm.COLOR_TRAIT_ID, "value": "Navy", "external_id": "77"},
-        {"trait_id": cm.SIZE_TRAIT_ID, "value": "xS"},
+        {"trait_id": cm.COLOR_TRAIT_ID, "value": "Navy", "external_id": "NVY"},
+        {"trait_id": cm.SIZE_TRAIT_ID, "value": "xS", "external_id": "xS"},
     ]
     assert body["identifiers"] == [{"type": "upc", "value": "012345678905"}]
 

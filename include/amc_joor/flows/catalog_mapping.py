@@ -13,7 +13,8 @@ Field map (AMC -> JOOR; shared/reference/amc-api.md §3, the ApparelMagic plugin
 * ``country_of_origin``   <- ``origin``; ``fabrication`` <- ``content``.
 * one SKU per synced colour x size (every combination explicitly), ``external_id`` <- AMC
   ``sku_id``, identifiers ``[{type: upc, value: upc_display}]``, traits Color (value = the colour
-  name, external id = the AMC colorway id) and Size (value = the AMC size, case kept).
+  name, external id = the AMC ``color_code``) and Size (value and external id = the AMC size,
+  case kept).
 * one price per SKU per AMC price group: wholesale <- the group's price; retail <- style MSRP
   (``retail_price``, kept in AMC's default currency) x the group currency's ``rate`` (units per
   1 default currency) / the default currency's rate, ``Decimal``, ROUND_HALF_UP to cents.
@@ -183,14 +184,15 @@ def map_product(row: dict[str, Any]) -> dict[str, Any]:
 def map_sku(row: dict[str, Any]) -> dict[str, Any]:
     """The JOOR SKU body (AMC side; ``product_id`` is resolved from state at push time)."""
     upc = text(row.get("upc_display"))
+    size = str(row.get("size") or "").strip()
     body: dict[str, Any] = {
         "external_id": text(row.get("sku_id")),
         "sku_identifier": text(row.get("sku_id")),
         "trait_values": [
             {"trait_id": COLOR_TRAIT_ID, "value": text(row.get("attr_2")),
-             "external_id": text(row.get("colorway_id"))},
+             "external_id": text(row.get("color_code")) or None},
             # size names are case-sensitive on JOOR: sent exactly as AMC has them
-            {"trait_id": SIZE_TRAIT_ID, "value": str(row.get("size") or "").strip()},
+            {"trait_id": SIZE_TRAIT_ID, "value": size, "external_id": size},
         ],
         "identifiers": [{"type": "upc", "value": upc}] if upc else [],
     }
@@ -465,7 +467,9 @@ def plan_catalog(
     plan.selected["styles_flagged"] = len(flagged)
 
     cws = colorways.copy()
-    for col in ("id", "product_id", "attribute_2", "joor_sync"):
+    if "color_code" not in cws.columns:
+        cws["color_code"] = ""
+    for col in ("id", "product_id", "attribute_2", "joor_sync", "color_code"):
         cws[col] = cws[col].astype(object).map(text)
     sel_cws = cws[(cws["joor_sync"] == "1") & cws["product_id"].isin(selected["product_id"])]
 
@@ -476,7 +480,7 @@ def plan_catalog(
         sk["joor_sync"] = sk["joor_sync"].astype(object).map(text)
         sk = sk[sk["joor_sync"] != "0"]
     sel_skus = sk.merge(
-        sel_cws[["product_id", "attribute_2", "id"]].rename(columns={"attribute_2": "attr_2", "id": "colorway_id"}),
+        sel_cws[["product_id", "attribute_2", "color_code"]].rename(columns={"attribute_2": "attr_2"}),
         on=["product_id", "attr_2"], how="inner", sort=False,
     ).merge(selected[["product_id", "style_number"]].rename(columns={"style_number": "style"}),
             on="product_id", how="inner", sort=False)
@@ -505,9 +509,9 @@ def plan_catalog(
     # ---- SKUs ----
     sel_skus = sel_skus[sel_skus["style"].isin(good)]
     s_keys, s_hash, s_body, s_parent = [], [], [], []
-    cols = ["sku_id", "attr_2", "size", "upc_display", "colorway_id", "style"]
-    for sku_id, color, size, upc, cw_id, style in zip(*(sel_skus[c].tolist() for c in cols), strict=True):
-        row = {"sku_id": sku_id, "attr_2": color, "size": size, "upc_display": upc, "colorway_id": cw_id}
+    cols = ["sku_id", "attr_2", "size", "upc_display", "color_code", "style"]
+    for sku_id, color, size, upc, code, style in zip(*(sel_skus[c].tolist() for c in cols), strict=True):
+        row = {"sku_id": sku_id, "attr_2": color, "size": size, "upc_display": upc, "color_code": code}
         reason = sku_failure(row)
         if reason:
             plan.failures.append(PlanFailure(SKU, sku_id, f"style {style}: {reason}"))
@@ -527,6 +531,8 @@ def plan_catalog(
     plan.items[PRICE], plan.unchanged[PRICE], plan.selected[PRICE] = _plan_prices(
         plan, selected[selected["style_number"].isin(good)], sku_style, currencies, state.get(PRICE),
         options, price_types)
+    if price_types is None:
+        plan.notes["price_types"] = "not resolved yet (resolved only when prices must be sent)"
 
     # ---- assets: one set per style ----
     if options.image_sync:
@@ -557,8 +563,7 @@ def _plan_prices(plan, styles, sku_style, currencies, state, options, price_type
         plan.failures.append(PlanFailure(PRICE, "*", str(exc)))
         return _empty_items(), 0, 0
     rates_used: dict[str, str] = {}
-    missing_types: set[str] = set()
-    g_style, g_group, g_hash, g_body, g_detail = [], [], [], [], []
+    g_style, g_group, g_cur, g_hash, g_body, g_detail = [], [], [], [], [], []
     for row in styles[["style_number", "retail_price", "price_groups"]].to_dict("records"):
         style = row["style_number"]
         seen: set[str] = set()
@@ -575,11 +580,6 @@ def _plan_prices(plan, styles, sku_style, currencies, state, options, price_type
                 plan.failures.append(PlanFailure(
                     PRICE, key, f"price group {group!r}: currency id {pg.get('currency_id')!r} is not in AMC /currencies"))
                 continue
-            if price_types is not None:
-                pt = price_type_for(price_types, cur.code, group)
-                if pt is None:
-                    missing_types.add(f"{group} ({cur.code})")
-                    continue
             try:
                 wholesale = money(parse_decimal(pg.get("price"), f"wholesale price of group {group!r}"))
                 retail = convert_msrp(row["retail_price"], cur.rate, base.rate)
@@ -591,25 +591,51 @@ def _plan_prices(plan, styles, sku_style, currencies, state, options, price_type
             rates_used[cur.code] = cur.rate if base.rate in ("1", "1.0", "1.00") else f"{cur.rate}/{base.rate}"
             g_style.append(style)
             g_group.append(group)
+            g_cur.append(cur.code)
             g_hash.append(content_hash(content))
-            g_body.append(canonical_json({"wholesale_value": wholesale, "retail_value": retail,
-                                          "currency": cur.code, "group": group}))
+            g_body.append(canonical_json({"wholesale_value": wholesale, "retail_value": retail}))
             g_detail.append(canonical_json({"rate": cur.rate, "base_rate": base.rate, "currency": cur.code,
                                             "base": base.code, "group": group}))
-    for label in sorted(missing_types):
-        plan.failures.append(PlanFailure(
-            PRICE, label, "no JOOR price type with this currency: ask JOOR to create it; this group's prices were not sent"))
     plan.notes["fx_rates"] = dict(sorted(rates_used.items()))
     plan.notes["default_currency"] = base.code
-    groups = pd.DataFrame({"style": g_style, "group": g_group, "hash": g_hash, "body": g_body,
+    groups = pd.DataFrame({"style": g_style, "group": g_group, "currency": g_cur, "hash": g_hash, "body": g_body,
                            "detail": g_detail}, dtype=object)
     frame = sku_style.merge(groups, on="style", how="inner", sort=False)
     if frame.empty:
         return _empty_items(), 0, 0
     frame["key"] = frame["sku"] + "/" + frame["group"]
-    frame = frame.rename(columns={"sku": "parent"})[["key", "hash", "parent", "body", "detail"]]
+    frame = frame.rename(columns={"sku": "parent"})[["key", "hash", "parent", "body", "detail", "group", "currency"]]
     changed, unchanged = _delta(frame, state, PRICE, options.full_resync)
-    return changed, unchanged, len(frame)
+    selected = len(frame)
+    if price_types is not None:
+        changed = _resolve_price_types(plan, changed, price_types)
+    return changed, unchanged, selected
+
+
+def _resolve_price_types(plan: CatalogPlan, frame, price_types: Sequence[dict[str, Any]]):
+    """Add ``price_type_id`` to price rows; rows of a group with no JOOR price type are dropped
+    and the group is reported once (the other groups proceed)."""
+    if frame.empty:
+        return frame.assign(price_type_id=frame["key"].astype(object))
+    pairs = frame[["group", "currency"]].drop_duplicates()
+    ids: dict[tuple[str, str], str | None] = {}
+    for group, cur in zip(pairs["group"], pairs["currency"], strict=True):
+        pt = price_type_for(price_types, cur, group)
+        ids[(group, cur)] = text(pt.get("id")) if pt else None
+        if pt is None:
+            n = int(((frame["group"] == group) & (frame["currency"] == cur)).sum())
+            plan.failures.append(PlanFailure(
+                PRICE, f"{group} ({cur})",
+                f"no JOOR price type with currency {cur}: ask JOOR to create one; {n} price(s) of this group "
+                "were not sent (the other groups were)"))
+    frame = frame.copy()
+    frame["price_type_id"] = [ids[(g, c)] for g, c in zip(frame["group"], frame["currency"], strict=True)]
+    return frame[frame["price_type_id"].notna()]
+
+
+def apply_price_types(plan: CatalogPlan, price_types: Sequence[dict[str, Any]]) -> None:
+    """Resolve JOOR price types for a plan made with ``price_types=None`` (in place)."""
+    plan.items[PRICE] = _resolve_price_types(plan, plan.items[PRICE], price_types)
 
 
 def _asset_frames(styles, sel_cws, options: PlanOptions):
