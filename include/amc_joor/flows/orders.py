@@ -789,3 +789,217 @@ def plan_dict(plan: om.OrderPlan, order: Mapping[str, Any]) -> dict[str, Any]:
         "export_status": om.text(order.get("export_status")),
         "export_description": om.text(order.get("export_description")),
     }
+
+
+# --------------------------------------------------------------------------- run steps
+# Each step reads/writes run-scoped staged files and returns small manifests (paths + counts),
+# so the DAG's tasks are one call each and a benchmark or test can run the same steps directly.
+
+DEFAULT_BATCH_SIZE = int(os.environ.get("AMC_JOOR_ORDER_BATCH_SIZE", "250"))
+EDIT_WATERMARK = "order_pull.edit_check"
+
+
+def _report(flow: str = FLOW):
+    from amc_joor.reporting import RunReport
+
+    return RunReport(flow)
+
+
+def step_fetch(
+    joor: Any, settings: Any, scope: RunScope, engine: Engine, dag_id: str, run_id: str
+) -> dict[str, Any]:
+    """JOOR side of planning: candidates (+ lines), pending connections, exported-then-edited orders."""
+    from amc_joor import staging
+
+    t0 = time.monotonic()
+    cands = fetch_candidates(joor, settings, scope, engine)
+    pending = sorted(pending_connection_codes(joor, (o.get("customer_code") for o in cands.orders), engine)) \
+        if cands.orders else []
+    edited = list(cands.edited)
+    if scope.mode == "pending":
+        # JOOR keeps SUCCESS on an edited order: look at SUCCESS orders modified since the last check
+        last = om.parse_date(_get_watermark(engine)) or settings.order_start_date
+        check_started = utcnow()
+        seen = {e["joor_id"] for e in edited}
+        edited.extend(e for e in find_edited_after_export(joor, settings, engine, last) if e["joor_id"] not in seen)
+        if not scope.dry_run:
+            _set_watermark(engine, (check_started - timedelta(days=1)).date().isoformat())
+    for s in cands.skipped:
+        log.info("JOOR order %s (id %s): skipped - %s", s["order_number"], s["joor_id"], s["reason"])
+    for e in edited:
+        log.info("JOOR order %s (id %s): edited in JOOR after its export to AMC order %s - not re-imported; "
+                 "review by hand", e["order_number"], e["joor_id"], e["amc_order_id"])
+    url = staging.stage_path(dag_id, run_id, "fetch", "candidates.json")
+    staging.write_json(url, {
+        "scope": asdict(scope) | {"description": scope.describe()},
+        "orders": cands.orders,
+        "pending_codes": pending,
+        "skipped": cands.skipped,
+        "edited": edited,
+        "resend": cands.resend,
+        "unchanged": cands.unchanged,
+    })
+    log.info("%s: %d candidate(s), %d skipped, %d exported and unchanged, %d to re-mark SUCCESS, "
+             "%d edited after export, %d pending connection(s) (%.1fs)", scope.describe(), len(cands.orders),
+             len(cands.skipped), cands.unchanged, len(cands.resend), len(edited), len(pending), time.monotonic() - t0)
+    return {"path": url, "candidates": len(cands.orders), "edited": len(edited), "resend": len(cands.resend)}
+
+
+def _get_watermark(engine: Engine) -> str | None:
+    from amc_joor.state import get_watermark
+
+    return get_watermark(EDIT_WATERMARK, engine)
+
+
+def _set_watermark(engine: Engine, value: str) -> None:
+    from amc_joor.state import set_watermark
+
+    set_watermark(EDIT_WATERMARK, value, engine)
+
+
+def step_plan(
+    amc: Any, settings: Any, fetch_manifest: Mapping[str, Any], engine: Engine, dag_id: str, run_id: str,
+    *, batch_size: int = DEFAULT_BATCH_SIZE,
+) -> list[dict[str, Any]]:
+    """AMC side of planning: bulk lookups, one plan per order, staged in batches for the import."""
+    from amc_joor import staging
+
+    data = staging.read_json(fetch_manifest["path"])
+    orders = data["orders"]
+    batches: list[dict[str, Any]] = []
+    if not orders:
+        return batches
+    lookups = load_lookups(amc, page_size=getattr(settings, "amc_page_size", None))
+    ms = om.MappingSettings.from_settings(settings)
+    plans = plan_orders(orders, lookups, ms, set(data.get("pending_codes") or ()))
+    by_id = {om.text(o.get("id")): o for o in orders}
+    rows = [plan_dict(p, by_id[p.joor_id]) for p in plans]
+    for i in range(0, len(rows), batch_size):
+        chunk = rows[i : i + batch_size]
+        url = staging.stage_path(dag_id, run_id, "plan", f"batch-{i // batch_size:04d}.json")
+        staging.write_json(url, chunk)
+        batches.append({"index": i // batch_size, "path": url, "count": len(chunk),
+                        "mappable": sum(1 for r in chunk if r["payload"])})
+    log.info("planned %d order(s): %d mappable, %d with problems, in %d batch(es)", len(rows),
+             sum(b["mappable"] for b in batches), len(rows) - sum(b["mappable"] for b in batches), len(batches))
+    return batches
+
+
+def step_import(
+    amc: Any, batch: Mapping[str, Any], engine: Engine, dag_id: str, run_id: str, *, dry_run: bool = False
+) -> str:
+    """Import one staged batch (exactly once per order); stage the outcomes for the write-back."""
+    from amc_joor import staging
+
+    plans = staging.read_json(batch["path"])
+    by_id = {p["joor_id"]: p for p in plans}
+    outcomes = import_plans(amc, plans, engine, run_id, dry_run=dry_run)
+    rows = []
+    for o in outcomes:
+        p = by_id[o.joor_id]
+        rows.append(asdict(o) | {"last_modified": p.get("last_modified"), "export_status": p.get("export_status"),
+                                 "export_description": p.get("export_description")})
+    url = staging.stage_path(dag_id, run_id, "import", f"batch-{int(batch['index']):04d}.json")
+    return staging.write_json(url, rows)
+
+
+def step_write_back(
+    joor: Any, settings: Any, engine: Engine, dag_id: str, run_id: str, fetch_manifest: Mapping[str, Any] | None,
+    import_paths: Sequence[str], *, dry_run: bool = False,
+) -> dict[str, Any]:
+    """Write Export Status on JOOR: SUCCESS for every ledger row still 'imported' (this run's and any
+    earlier crashed run's), FAILED + reason for this run's failures. Stages this step's report.
+
+    Raises (after writing everything it could) when a whole JOOR call failed, so the task retries.
+    """
+    from amc_joor import staging
+
+    report = _report()
+    outcomes: list[dict[str, Any]] = []
+    for url in import_paths or []:
+        outcomes.extend(staging.read_json(url))
+    fetched = staging.read_json(fetch_manifest["path"]) if fetch_manifest else {}
+    by_id = {o["joor_id"]: o for o in outcomes}
+    for o in outcomes:
+        report.count(ENTITY, o["outcome"])
+        if o["outcome"] in ("failed", "uncertain"):
+            report.fail(ENTITY, o["order_number"], o.get("reason") or "failed")
+    for s in fetched.get("skipped") or []:
+        report.count(ENTITY, "skipped")
+        if fetched.get("scope", {}).get("mode") == "ids":
+            report.note(f"skipped {s['order_number']}", s["reason"])
+    report.count(ENTITY, "unchanged", int(fetched.get("unchanged") or 0))
+    if dry_run:
+        report.note("dry_run", "nothing was written to AMC or JOOR")
+        url = staging.stage_path(dag_id, run_id, "write_back", "report.json")
+        staging.write_json(url, report.to_dict())
+        return {"report": url, "success": 0, "failed": 0}
+
+    imported = ledger_rows(engine, IMPORTED)
+    successes = []
+    for row in imported:
+        o = by_id.get(row["joor_order_id"], {})
+        successes.append({"joor_id": row["joor_order_id"], "order_number": row["order_number"],
+                          "amc_order_id": row["amc_order_id"], "last_modified": o.get("last_modified")})
+    for r in fetched.get("resend") or []:
+        if r["joor_id"] not in {s["joor_id"] for s in successes}:
+            successes.append(r)
+    failures = [o for o in outcomes if o["outcome"] in ("failed", "uncertain")]
+    res = write_back(joor, successes, failures, engine, batch_size=int(getattr(settings, "joor_v4_bulk_max", 500)))
+    report.count(ENTITY, "export_success_written", len(res.success))
+    report.count(ENTITY, "export_failed_written", len(res.failed_written))
+    report.count(ENTITY, "export_failed_unchanged", len(res.unchanged_failed))
+    earlier = [s for s in successes if s["joor_id"] in set(res.success) and s["joor_id"] not in by_id]
+    if earlier:
+        report.note("export_status_completed_from_earlier_runs", len(earlier))
+    numbers = {s["joor_id"]: s["order_number"] for s in successes}
+    for jid in res.success:
+        log.info("JOOR order %s (id %s): Export Status SUCCESS written", numbers.get(jid, jid), jid)
+    for _jid, number, why in res.rejected:
+        report.fail(ENTITY, number, f"JOOR refused the export status: {why}")
+    report.note("joor_write_calls", res.calls)
+    url = staging.stage_path(dag_id, run_id, "write_back", "report.json")
+    staging.write_json(url, report.to_dict())
+    if res.errors:
+        raise RuntimeError("; ".join(res.errors) + " - the imported orders keep their ledger state and are "
+                           "written back on retry")
+    return {"report": url, "success": len(res.success), "failed": len(res.failed_written)}
+
+
+def step_report(engine: Engine, dag_id: str, run_id: str, fetch_manifest: Mapping[str, Any] | None,
+                write_back_manifest: Mapping[str, Any] | None):
+    """The run's RunReport: write-back report + edited-after-export orders (each edit reported once)."""
+    from amc_joor import staging
+    from amc_joor.reporting import RunReport
+
+    report = _report()
+    if write_back_manifest and write_back_manifest.get("report"):
+        report.merge(RunReport.from_dict(staging.read_json(write_back_manifest["report"])))
+    else:
+        report.note("write_back", "did not run: see the failed task's log; nothing is lost (ledger)")
+    fetched = staging.read_json(fetch_manifest["path"]) if fetch_manifest else {}
+    if fetched:
+        report.note("scope", fetched.get("scope", {}).get("description"))
+    for e in fetched.get("edited") or []:
+        if e.get("already_reported") == "True":
+            report.count(ENTITY, "edited_after_export_known")
+            continue
+        report.fail(ENTITY, e["order_number"], (
+            f"edited in JOOR ({e['last_modified']}) after it was imported as AMC order {e['amc_order_id']}; "
+            "not re-imported - apply the change to the AMC order by hand"))
+        if not (fetched.get("scope") or {}).get("dry_run"):
+            ledger_reviewed(e["joor_id"], e["last_modified"], engine)
+    return report
+
+
+def run_order_pull(
+    amc: Any, joor: Any, settings: Any, scope: RunScope, engine: Engine, *, dag_id: str = "joor_amc_order_pull",
+    run_id: str = "manual", batch_size: int = DEFAULT_BATCH_SIZE,
+):
+    """The whole pull in one process (benchmarks, crash tests): fetch -> plan -> import -> write back -> report."""
+    fetch = step_fetch(joor, settings, scope, engine, dag_id, run_id)
+    batches = step_plan(amc, settings, fetch, engine, dag_id, run_id, batch_size=batch_size)
+    paths = [step_import(amc, b, engine, dag_id, run_id, dry_run=scope.dry_run) for b in batches]
+    crash_point("before_write_back")
+    wb = step_write_back(joor, settings, engine, dag_id, run_id, fetch, paths, dry_run=scope.dry_run)
+    return step_report(engine, dag_id, run_id, fetch, wb)
