@@ -26,7 +26,7 @@ sqlalchemy.engine.Engine.connect = _forbidden  # type: ignore[method-assign]
 
 from airflow.dag_processing.dagbag import DagBag  # noqa: E402
 
-bag = DagBag(dag_folder=sys.argv[1], include_examples=False, safe_mode=False)
+bag = DagBag(dag_folder=sys.argv[1], safe_mode=False)
 out = {"import_errors": {k: str(v)[-2000:] for k, v in bag.import_errors.items()}, "dags": {}}
 for dag_id, dag in bag.dags.items():
     tasks = dag.tasks

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import subprocess
+import sys
 
 import pytest
 
@@ -38,18 +39,17 @@ def test_watermark_moves(store_url):
     assert state.get_watermark("customers", engine) == "2026-11-02T00:00:00Z"
 
 
-def _writer(url: str, worker: int) -> None:
-    engine = state.get_engine(url)
-    for i in range(20):
-        state.record_synced("sku", [{"key": f"{worker}-{i}", "content_hash": "h"}], engine)
+WRITER = """
+import sys
+from amc_joor import state
+engine = state.get_engine(sys.argv[1])
+for i in range(20):
+    state.record_synced("sku", [{"key": f"{sys.argv[2]}-{i}", "content_hash": "h"}], engine)
+"""
 
 
 def test_concurrent_processes_share_the_store(store_url):
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(store_url, w)) for w in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, store_url, str(w)]) for w in range(2)]
     for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-        assert p.exitcode == 0
+        assert p.wait(timeout=120) == 0
     assert len(state.load_synced("sku", state.get_engine(store_url))) == 40
