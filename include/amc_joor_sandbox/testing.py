@@ -162,13 +162,15 @@ class RunningSandbox:
     output: list[str] = field(default_factory=list)
 
     def reset(self, dataset: str | None = None, seed: int | None = None) -> None:
-        """Both servers back to a pristine data set (faults and stats cleared, clock reset)."""
+        """Both servers back to a pristine data set (faults, stats, settings cleared, clock reset).
+
+        Without arguments: the data set and seed the sandbox was started with, whatever a
+        previous test switched to.
+        """
+        dataset = dataset or self.dataset
+        seed = self.seed if seed is None else seed
         self.amc_admin.reset(dataset, seed, clock=True)
         self.joor_admin.reset(dataset, seed, clock=True)
-        if dataset is not None:
-            self.dataset = dataset
-        if seed is not None:
-            self.seed = seed
 
     def amc_auth(self) -> dict[str, str]:
         """Fresh ``token``/``time`` credentials for a raw AMC call."""
