@@ -70,6 +70,14 @@ def test_duplicate_code_reported_neither_sent():
     assert all("used by AMC customers 1, 2" in f.reason for f in p.failures)
 
 
+def test_duplicate_with_customer_not_read_this_run():
+    p = cm.plan_customers([cust("2", "C-1"), cust("3", "C-3")], [], CURRENCIES, PRICE_TYPES, "USD",
+                          code_owners={"c-1": ["1", "2"], "c-3": ["3"]})
+    assert [r["key"] for r in p.records] == ["C-3"]
+    assert p.duplicate_codes == {"C-1": ["1", "2"]}
+    assert [f.amc_customer_id for f in p.failures] == ["2"]
+
+
 def test_length_errors_are_per_customer_and_name_the_field():
     p = plan([cust("1", "C" * 51), cust("2", "C-2", customer_name="N" * 101), cust("3", "C-3", customer_name=""),
               cust("4", "C-4")])

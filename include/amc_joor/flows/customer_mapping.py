@@ -254,11 +254,14 @@ def plan_customers(
     price_types: list[Mapping[str, Any]] | None,
     default_currency: str,
     only_codes: Iterable[str] | None = None,
+    code_owners: Mapping[str, Iterable[str]] | None = None,
 ) -> CustomerPlan:
     """Map and validate AMC customers; one bad customer never affects another.
 
     ``only_codes`` restricts the plan to those JOOR codes (the trigger form's customer codes);
-    duplicates are still detected against every customer given.
+    duplicates are still detected against every customer given. ``code_owners`` (JOOR code ->
+    AMC customer ids, from a wider AMC read) finds duplicates with customers *not* read this
+    run — an incremental run reads only changed customers.
     """
     plan = CustomerPlan()
     customers = list(customers)
@@ -276,8 +279,11 @@ def plan_customers(
     for folded, rows in sorted(by_code.items()):
         if wanted is not None and folded not in wanted:
             continue
-        if len(rows) > 1:
-            ids = sorted((_s(r.get("customer_id")) for r in rows), key=_sort_id)
+        owners = {_s(r.get("customer_id")) for r in rows}
+        for other in (code_owners or {}).get(folded, ()):
+            owners.add(_s(other))
+        if len(owners) > 1:
+            ids = sorted(owners, key=_sort_id)
             plan.duplicate_codes[customer_key(rows[0])] = ids
             for r in rows:
                 others = ", ".join(i for i in ids if i != _s(r.get("customer_id")))

@@ -1,0 +1,1 @@
+"""Class-based operators of the integration (the deferrable ones need a class)."""

@@ -1,0 +1,99 @@
+"""JoorBulkConnectionOperator: submit one staged batch of customers, await the JOOR job deferred.
+
+Why deferrable: a JOOR bulk-connection job can run for minutes to hours; the wait is spent in
+the triggerer (:class:`amc_joor.triggers.JoorBulkConnectionJobTrigger`), not in a worker slot.
+The task runs twice: ``execute`` submits (or finds the job a previous try already started) and
+defers; ``execute_complete`` reads the job's per-record results and moves state only for the
+records JOOR passed. Under ``dag.test()`` the trigger runs inline, so the same code path is
+exercised end to end in tests.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+
+class JoorBulkConnectionOperator(BaseOperator):
+    """One batch manifest ``{name, path, method, count, label}`` → one JOOR v2 bulk-connection job.
+
+    Returns the staged URL of the batch's run report (counts + per-record failures).
+    """
+
+    template_fields = ("batch",)
+    ui_color = "#e8f1fb"
+
+    def __init__(self, *, batch: dict[str, Any], staging_dag_id: str, joor_conn_id: str = "joor_default",
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.batch = batch
+        self.staging_dag_id = staging_dag_id
+        self.joor_conn_id = joor_conn_id
+
+    def _label(self, context: Any) -> None:
+        context["batch_label"] = str(self.batch.get("label") or self.batch.get("name"))
+
+    def execute(self, context: Any) -> Any:
+        from amc_joor import staging
+        from amc_joor.flows import customers
+        from amc_joor.hooks.joor import JoorHook
+        from amc_joor.settings import load_settings
+        from amc_joor.state import get_engine
+        from amc_joor.triggers import JoorBulkConnectionJobTrigger
+
+        self._label(context)
+        settings = load_settings()
+        records = staging.read_json(self.batch["path"])
+        key = customers.batch_key(context["run_id"], self.batch["name"])
+        started = customers.submit_batch(
+            JoorHook(joor_conn_id=self.joor_conn_id), get_engine(), key, self.batch["method"], records
+        )
+        self.log.info(
+            "%s JOOR bulk-connection job %s for %d customer(s) (%s); waiting in the triggerer",
+            "resuming" if started["resumed"] else "started", started["job_id"], len(records), started["method"],
+        )
+        self.defer(
+            trigger=JoorBulkConnectionJobTrigger(
+                job_id=started["job_id"],
+                joor_conn_id=self.joor_conn_id,
+                poll_interval=settings.customer_job_poll_seconds,
+                deadline=time.time() + settings.customer_job_timeout_minutes * 60,
+            ),
+            method_name="execute_complete",
+            kwargs={"job_id": started["job_id"], "method": started["method"],
+                    "submitted_at": started["submitted_at"].isoformat()},
+        )
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None, *, job_id: str = "",
+                         method: str = "POST", submitted_at: str = "") -> str:
+        from datetime import datetime
+
+        from airflow.sdk.exceptions import AirflowException
+
+        from amc_joor import staging
+        from amc_joor.flows import customers
+        from amc_joor.hooks.joor import JoorHook
+        from amc_joor.state import get_engine
+
+        self._label(context)
+        event = event or {}
+        if event.get("status") != "finished":
+            # Retry: the next try finds this batch's job in customer_jobs and waits for it again.
+            raise AirflowException(
+                f"JOOR bulk-connection job {job_id} did not finish ({event.get('status')}: "
+                f"{event.get('message', '')}); the batch's customers are not acknowledged yet"
+            )
+        engine = get_engine()
+        joor = JoorHook(joor_conn_id=self.joor_conn_id)
+        job = customers.joor_job(joor, job_id)
+        records = staging.read_json(self.batch["path"])
+        report = customers.record_results(
+            engine, records, job, method=method, job_id=job_id,
+            submitted_at=datetime.fromisoformat(submitted_at),
+        )
+        customers.mark_recorded(engine, customers.batch_key(context["run_id"], self.batch["name"]))
+        report.note(f"job {self.batch['name']}", job_id)
+        report.log_summary()
+        return staging.write_json(self.batch["report"], report.to_dict())
