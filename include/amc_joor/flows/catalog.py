@@ -20,13 +20,17 @@ Rules this module keeps (issue #6):
 * **Never destructive**: nothing is deleted or set INACTIVE; styles unflagged or deleted in AMC
   are only reported. Linesheets: only collections whose JOOR id this integration remembers
   having created (state entity ``collection``) are ever updated.
-* **Images and ``replace_all``**: style-level images go with ``replace_all=true`` only when JOOR
-  already holds an earlier image set *of ours* for that style (asset state has it) — JOOR
-  deletes the existing assets of the uploaded kind (``image``) of the styles in that request
-  and nothing else. Such requests contain only styles we own assets for, and only ``image``
-  items; a first upload (no asset state) uses ``replace_all=false`` so images a brand added by
-  hand are never removed. Colour images and swatches go to the colour endpoint, which has no
-  replace switch; a changed colour re-uploads only that colour's image/swatch.
+* **Images and ``replace_all=true``**: JOOR's ``replace_all=true`` deletes, for each product
+  (or colour) *in that request*, its existing assets of the *kinds uploaded for it*, nothing
+  else. For a synced style, the style-level ``image``s and each synced colour's ``image`` and
+  ``swatch`` belong to AMC (the plugin's contract: AMC images "go to the style level and
+  overwrite it"), so each request carries the *complete* current set of those kinds for every
+  record in it (a record's items never straddle two requests): the replace swaps exactly our
+  previous set for the new one. Styles not synced, kinds we do not send for a record (e.g. a
+  style-level swatch), and every other product are never touched. Why not additive uploads:
+  re-sending a changed set (or any set after a lost state store) would pile up duplicates.
+  A set that becomes empty in AMC is not sent (there is nothing to replace with): JOOR keeps
+  the old images, nothing is deleted, and the report lists no change for it.
 """
 
 from __future__ import annotations
@@ -336,7 +340,7 @@ class CatalogApi:
         self._count("POST")
         if target == "products":
             return self._norm(self.hook.upload_product_assets(items, replace_all=replace_all))
-        return self._norm(self.hook.upload_sku_trait_value_assets(items))
+        return self._norm(self.hook.upload_sku_trait_value_assets(items, replace_all=replace_all))
 
     def _requests(self) -> int:
         counter = getattr(self.hook, "request_count", None)
@@ -534,24 +538,17 @@ def _push_assets(api: CatalogApi, entity: str, rows: list[dict], engine: sa.Engi
             report.count(entity, "skipped_style_not_on_joor")
             continue
         sendable.append(r)
-    if entity == cm.ASSET:
-        # requests with replace_all=true carry only styles whose earlier set JOOR has from us
-        for replace in (False, True):
-            part = [r for r in sendable if bool(r.get("joor_id")) == replace]
-            items: list[dict] = []
-            owners: list[int] = []
-            for n, r in enumerate(part):
-                for item in cm.style_asset_items(products[r["parent"]], json.loads(r["body"])):
-                    items.append(item)
-                    owners.append(n)
-            _upload(api, entity, "products", part, items, owners, engine, replace_all=replace)
-    else:
-        items, owners = [], []
-        for n, r in enumerate(sendable):
-            for item in cm.color_asset_items(products[r["parent"]], json.loads(r["body"])):
-                items.append(item)
-                owners.append(n)
-        _upload(api, entity, "sku_trait_values", sendable, items, owners, engine)
+    target = "products" if entity == cm.ASSET else "sku_trait_values"
+    items: list[dict] = []
+    owners: list[int] = []
+    for n, r in enumerate(sendable):
+        body = json.loads(r["body"])
+        pid = products[r["parent"]]
+        made = cm.style_asset_items(pid, body) if entity == cm.ASSET else cm.color_asset_items(pid, body)
+        items.extend(made)
+        owners.extend([n] * len(made))
+    # replace_all: see the module docstring (complete sets of AMC-owned kinds, never split)
+    _upload(api, entity, target, sendable, items, owners, engine, replace_all=True)
 
 
 def _upload(api: CatalogApi, entity: str, target: str, rows: list[dict], items: list[dict], owners: list[int],
@@ -632,4 +629,29 @@ def sync_linesheets(hook, collections: list[dict[str, Any]], engine: sa.Engine |
 
     for start in range(0, len(rows), bulk_max):
         _upsert(api, cm.COLLECTION, "collections", rows[start : start + bulk_max], engine, body, lookup)
+    return report
+
+
+# =========================================================================== report
+
+
+def unit_report_path(dag_id: str, run_id: str, unit: dict[str, Any]) -> str:
+    """Where a mapped push unit stages its report (deterministic: a retry overwrites)."""
+    return staging.stage_path(dag_id, run_id, "push", f"{unit['stage']}-{unit['index']:04d}.report.json")
+
+
+def merge_reports(planned: dict[str, Any], dag_id: str, run_id: str, linesheets: str | None = None) -> RunReport:
+    """The run report: the plan's, every push unit's of this plan, and the linesheets'."""
+    report = RunReport.from_dict(staging.read_json(planned["report"]))
+    for stage in STAGES:
+        for unit in planned.get(stage) or []:
+            try:
+                report.merge(staging.read_json(unit_report_path(dag_id, run_id, unit)))
+            except FileNotFoundError:
+                report.count(CALLS, "unit_report_missing")
+    if linesheets:
+        report.merge(staging.read_json(linesheets))
+    calls = report.counts.get(CALLS, {})
+    report.note("joor_credits_spent", int(calls.get("credits", 0)))
+    report.note("joor_write_calls", int(calls.get("write", 0)))
     return report
