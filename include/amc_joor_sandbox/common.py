@@ -316,9 +316,9 @@ class FaultInjector:
 class RequestStats:
     """Counts requests per ``"<METHOD> <route template>"`` and per status code.
 
-    ``add_provider(name, fn)`` merges ``fn()``'s dict into every snapshot under ``name`` —
-    the JOOR server registers its credit counters this way (``credits_spent``,
-    ``max_credits_in_window``, ``responses_429``).
+    ``add_provider(name, fn)`` merges ``fn()``'s dict into every snapshot under ``name`` (at the
+    top level when ``name`` is ``""``) — the JOOR server registers its credit counters this way
+    (``credits_spent``, ``max_credits_in_window``, ``responses_429``).
     """
 
     def __init__(self) -> None:
@@ -358,7 +358,10 @@ class RequestStats:
                 "statuses": dict(sorted(self.statuses.items())),
             }
         for name, fn in self._providers.items():
-            out[name] = fn()
+            if name:
+                out[name] = fn()
+            else:  # an unnamed provider's fields sit at the top level (the JOOR credit counters)
+                out.update(fn())
         return out
 
 
