@@ -72,14 +72,12 @@ def build_sandbox(dataset: str = "small", seed: int = 1, *, amc_token: str | Non
     amc = make_amc_server(world.amc, clock, dataset=dataset, seed=seed, token=amc_token or DEFAULT_AMC_TOKEN)
     amc_app = create_amc_app(amc)
     joor_mod = _optional_module("amc_joor_sandbox.joor_app")
+    state_mod = _optional_module("amc_joor_sandbox.joor_state")
     joor: Any = None
-    if joor_mod is not None and hasattr(joor_mod, "create_joor_app"):
-        maker = getattr(joor_mod, "make_joor_state", None) or getattr(joor_mod, "build_joor_state", None)
-        if maker is not None:
-            joor = _call_with_known(maker, world=world, seed_data=world.joor, clock=clock, amc=amc.amc,
-                                    amc_state=amc.amc, dataset=dataset, seed=seed)
-        else:
-            joor = world
+    if joor_mod is not None and state_mod is not None and hasattr(joor_mod, "create_joor_app"):
+        # The JOOR side reads AMC's *current* records (after resets and edits) through amc_source.
+        joor = _call_with_known(state_mod.JoorState, seed=world.joor, clock=clock, amc_source=lambda: amc.amc.data,
+                                dataset=dataset, seed_number=seed)
         joor_app = joor_mod.create_joor_app(joor)
     else:
         joor_app = _placeholder_joor_app(clock)
