@@ -30,7 +30,10 @@ Orders
     ``create_order(header, items, retry_unsafe=False)`` → ``AmcOrder``. Not idempotent: a timeout
         or drop raises ``AmcApiError(ambiguous=True)``; look the order up, never blindly resend.
 Generic
-    ``iter_resource(resource, model, filters=(), page_size=None)``, ``get_records(resource, id)``,
+    ``iter_resource(resource, model, filters=(), page_size=None)`` → models,
+    ``iter_rows(resource, filters=(), page_size=None)`` → raw dicts,
+    ``list_records(resource, filters=[(field, op, value)], fields=None, page_size=None)`` → dicts,
+    ``get_records(resource, id)``,
     ``Filter(field, operator, value, include_type="AND")`` for ``parameters[i]``.
 
 Errors: ``AmcApiError`` (endpoint, status, AMC's message; ``.kind``, ``.ambiguous``, ``.errors``),
@@ -39,6 +42,7 @@ Errors: ``AmcApiError`` (endpoint, status, AMC's message; ``.kind``, ``.ambiguou
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -79,6 +83,9 @@ from amc_joor.models.amc import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+
+#: Stdlib logger: Airflow routes it into task logs; the redaction filter and caplog see it.
+log = logging.getLogger("amc_joor.hooks.amc")
 
 #: The record key of each resource: paging dedupe and lookups.
 RESOURCE_KEYS: dict[str, tuple[str, ...]] = {
@@ -236,7 +243,7 @@ class AmcHook(HttpHook):
                 error_cls=AmcApiError,
                 policy=policy,
                 secrets=lambda: [self.config.token],
-                logger=self.log,
+                logger=log,
             )
         return self._transport
 
@@ -301,8 +308,8 @@ class AmcHook(HttpHook):
                 kw["params"] = query or None
                 kw["json"] = {**json_body, "time": now, "token": cfg.token}  # type: ignore[dict-item]
             kw["headers"].setdefault("Accept", "application/json")
-            if self.log.isEnabledFor(10):
-                self.log.debug("AMC %s /%s params=%s", method, resource, redact(kw["params"] or {}))
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("AMC %s /%s params=%s", method, resource, redact(kw["params"] or {}))
 
         try:
             return self.transport.request(
@@ -362,11 +369,29 @@ class AmcHook(HttpHook):
             outcome = pager.advance(rows, (meta.get("pagination") if isinstance(meta, dict) else None) or {})
             yield from outcome.records
             if outcome.stuck:
-                self.log.warning(
+                log.warning(
                     "AMC /%s: paging stopped, %s (after %d pages)", resource, outcome.reason, pager.pages
                 )
             if not outcome.more:
                 return
+
+    def list_records(
+        self,
+        resource: str,
+        filters: Sequence[Filter | tuple[str, str, Any]] = (),
+        fields: Sequence[str] | None = None,
+        page_size: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """All raw rows of a resource as plain dicts (for DataFrame building).
+
+        ``filters`` may be :class:`Filter` objects or ``(field, operator, value)`` tuples;
+        ``fields`` keeps only those keys of each row (less memory on large tenants).
+        """
+        conds = [f if isinstance(f, Filter) else Filter(*f) for f in filters]
+        if fields is None:
+            return list(self.iter_rows(resource, conds, page_size))
+        keep = list(fields)
+        return [{k: row.get(k) for k in keep} for row in self.iter_rows(resource, conds, page_size)]
 
     def iter_resource(
         self, resource: str, model: type[M], filters: Sequence[Filter] = (), page_size: int | None = None

@@ -10,8 +10,8 @@ connections, half-written JSON) and every flow must react the same way. The rule
 * **Other 4xx** raise at once (``AmcApiError`` / ``JoorApiError``) with the endpoint, status and
   the API's own message: never a credential, never a query string, never a response body dump.
 * **Non-idempotent writes** (``safe=False``) are retried only when the server provably did not
-  process them (connection refused, connect timeout, 429, 503). A read timeout, a drop after
-  sending, another 5xx or unreadable JSON raise with ``ambiguous=True`` so the caller can look
+  process them (connection refused, connect timeout, 429). A read timeout, a drop after
+  sending, any 5xx or unreadable JSON raise with ``ambiguous=True`` so the caller can look
   the record up instead of creating it twice.
 
 Per attempt the caller can hook in: ``before_send`` (reserve JOOR credits, refresh a token),
@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -106,6 +107,45 @@ class RetryPolicy:
     @property
     def timeout(self) -> tuple[float, float]:
         return (self.connect_timeout, self.read_timeout)
+
+
+_QUERY_SECRET_RE = re.compile(
+    r"(?i)\b(token|password|client_secret|access_token|refresh_token|v2_token)(=|%3D)[^&\s\"']+"
+)
+
+
+def redact_text(text: str) -> str:
+    """Mask ``token=…``-style credentials inside a free text (a URL in a log line)."""
+    return _QUERY_SECRET_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+
+
+class RedactQueryFilter(logging.Filter):
+    """Rewrites records of HTTP client loggers so a URL's query credentials never reach a handler.
+
+    urllib3 logs every request line (``"GET /api/json/x?token=… HTTP/1.1"``) at DEBUG, and AMC
+    carries its token in the query: with DEBUG logging on, the token would land in task logs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record is not ours to fix
+            return True
+        clean = redact_text(text)
+        if clean != text:
+            record.msg, record.args = clean, None
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach :class:`RedactQueryFilter` to the HTTP client loggers (idempotent)."""
+    for name in ("urllib3.connectionpool", "urllib3", "requests"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactQueryFilter) for f in logger.filters):
+            logger.addFilter(RedactQueryFilter())
+
+
+install_log_redaction()
 
 
 # --- pure helpers -----------------------------------------------------------------------------
@@ -400,7 +440,9 @@ class Transport:
                 raise ApiError("token rejected, renewed once", status=401, kind="reauth", retryable=True)
             return self._raise(ApiError(self._auth_message(resp), status=status, kind="auth"))
         if status >= 500:
-            retryable = safe or status == 503
+            # A write may have been applied before any 5xx (even a 503 from a proxy): only
+            # idempotent calls are resent; an unsafe one is reported ambiguous.
+            retryable = safe
             raise ApiError(
                 self._message(resp) or resp.reason or "server error",
                 status=status,
