@@ -373,6 +373,17 @@ class AmcState:
                 elif lookup and value not in self._index[lookup]:
                     errors.append(f"Invalid {fld} '{value}'")
                 resolved[fld] = value
+            terms = str(header.get("terms_id") or "")
+            if terms and terms not in self._index["terms"]:
+                errors.append(f"Invalid terms_id '{terms}'")
+            ship_to = str(header.get("ship_to_id") or "")
+            location: Row | None = None
+            if ship_to:
+                found_loc = self._index["locations"].get(ship_to)
+                if not found_loc or found_loc[0]["customer_id"] != cust_id:
+                    errors.append(f"Invalid ship_to_id '{ship_to}' for customer {cust_id}")
+                else:
+                    location = found_loc[0]
             for fld in ("date", "date_start", "date_due"):
                 value = header.get(fld)
                 if value not in (None, "") and not DATE_RE.match(str(value)):
@@ -386,6 +397,9 @@ class AmcState:
                     lines.append(line)
             if errors:
                 return None, errors
+            if location is not None:  # the ship-to fills the address fields the header left blank
+                for fld in ("name", "address_1", "address_2", "city", "state", "postal_code", "country"):
+                    resolved.setdefault(fld, str(header.get(fld) or location.get(fld, "")))
             return self._commit_order(header, customer, resolved, lines), []
 
     def _order_line(self, n: int, item: Any, group: str) -> tuple[Row | None, list[str]]:

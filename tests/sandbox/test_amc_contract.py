@@ -330,6 +330,8 @@ def _flawed_customer(amc: Amc, field: str) -> dict[str, Any]:
         ("no_items", "item"),
         ("bad_date", "date"),
         ("unknown_warehouse", "warehouse"),
+        ("unknown_terms", "terms"),
+        ("foreign_ship_to", "ship_to"),
     ],
 )
 def test_order_failures_create_nothing(amc: Amc, fresh_sandbox, case: str, expect: str) -> None:
@@ -354,6 +356,10 @@ def test_order_failures_create_nothing(amc: Amc, fresh_sandbox, case: str, expec
         header["date"] = "2026-12-01"
     elif case == "unknown_warehouse":
         header["warehouse_id"] = "77"
+    elif case == "unknown_terms":
+        header["terms_id"] = "77"
+    elif case == "foreign_ship_to":
+        header["ship_to_id"] = next(loc["ship_to_id"] for loc in amc.all_rows("locations") if loc["customer_id"] != "2001")
     resp = amc.order(header, items)
     assert resp.status_code == 200
     body = resp.json()
@@ -369,6 +375,15 @@ def test_header_can_supply_what_the_customer_lacks(amc: Amc) -> None:
     resp = amc.order({"customer_id": flawed["customer_id"], "division_id": "1"}, [{"sku_id": sku["sku_id"], "qty": 1}])
     assert resp.json()["meta"]["errors"] == []
     assert resp.json()["response"][0]["division_id"] == "1"
+
+
+def test_ship_to_fills_the_order_address(amc: Amc) -> None:
+    location = next(loc for loc in amc.all_rows("locations") if loc["customer_id"] == "2002")
+    sku = active_skus(amc, 1)[0]
+    resp = amc.order({"customer_id": "2002", "ship_to_id": location["ship_to_id"]}, [{"sku_id": sku["sku_id"], "qty": 1}])
+    created = resp.json()["response"][0]
+    assert (created["name"], created["city"], created["postal_code"]) == (
+        location["name"], location["city"], location["postal_code"])
 
 
 def test_unsupported_writes_answer_errors_under_200(amc: Amc) -> None:
