@@ -451,6 +451,9 @@ def find_edited_after_export(joor: Any, settings: Any, engine: Engine, since: da
     for order in rows:
         joor_id, number = om.order_key(order)
         row = ledger.get(joor_id)
+        if row and row.get("state") == EXPORTED and not row.get("joor_last_modified"):
+            ledger_exported([(joor_id, om.text(order.get("last_modified")) or None)], engine)  # calibrate
+            continue
         if row and om.edited_after_export(order, row):
             out.append({
                 "joor_id": joor_id, "order_number": number, "amc_order_id": om.text(row.get("amc_order_id")),
@@ -729,7 +732,7 @@ def write_back(
             res.errors.append(f"export status of {len(batch)} order(s) not written: {exc}")
             continue
         refused = _refused(reply)
-        acked: list[tuple[str, str | None]] = []
+        acked: list[str] = []
         for item in batch:
             jid = item["id"]
             m = meta[jid]
@@ -737,20 +740,30 @@ def write_back(
                 res.rejected.append((jid, om.text(m.get("order_number")), refused[jid]))
                 continue
             if item["export_status"] == "SUCCESS":
-                acked.append((jid, _last_modified_after(reply, jid) or om.text(m.get("last_modified")) or None))
+                acked.append(jid)
                 res.success.append(jid)
             else:
                 res.failed_written.append(jid)
-        ledger_exported(acked, engine)
+        if acked:
+            # JOOR stamps last_modified when it stores the export status: remember the stamp *after*
+            # our write, so only a later edit counts as "edited after export". Unknown (re-read
+            # failed) -> None: the first later sighting calibrates it instead of raising a false alarm.
+            stamps = _last_modified_now(joor, acked)
+            ledger_exported([(jid, stamps.get(jid)) for jid in acked], engine)
     return res
 
 
-def _reply_rows(reply: Any) -> list[Mapping[str, Any]]:
-    if reply is None:
-        return []
-    if isinstance(reply, Mapping):
-        reply = reply.get("data") or []
-    return [_dump(r) if not isinstance(r, Mapping) else r for r in reply]
+def _last_modified_now(joor: Any, joor_ids: Sequence[str], page: int = 200) -> dict[str, str]:
+    out: dict[str, str] = {}
+    try:
+        for start in range(0, len(joor_ids), page):
+            for order in _joor_list_orders(joor, order_ids=list(joor_ids[start : start + page])):
+                out[om.text(order.get("id"))] = om.text(order.get("last_modified"))
+    except Exception as exc:  # noqa: BLE001 - the export itself is acknowledged; only the stamp is missing
+        if not hasattr(exc, "kind"):
+            raise
+        log.warning("could not re-read JOOR last_modified after the write-back (%s); calibrating next run", exc)
+    return out
 
 
 def _refused(reply: Any) -> dict[str, str]:
@@ -764,13 +777,6 @@ def _refused(reply: Any) -> dict[str, str]:
         if jid:
             out[jid] = om.text(e.get("message")) or "refused"
     return out
-
-
-def _last_modified_after(reply: Any, joor_id: str) -> str | None:
-    for r in _reply_rows(reply):
-        if om.text(r.get("id")) == joor_id and om.text(r.get("last_modified")):
-            return om.text(r.get("last_modified"))
-    return None
 
 
 def outcome_dicts(outcomes: Iterable[ImportOutcome]) -> list[dict[str, Any]]:
