@@ -50,6 +50,8 @@ CATALOG_SKU_ENTITY = "sku"
 INVENTORY_ENTITY = "inventory"
 #: Report entity name.
 REPORT_ENTITY = "inventory"
+#: Report entity counting JOOR bulk-inventory calls (outcomes ``sent`` / ``errored``).
+CALLS_ENTITY = "joor_bulk_inventory_calls"
 
 #: Columns of the planned frame (one row per SKU to consider).
 PLAN_COLUMNS = ["sku_id", "qty", "upc", "style_number", "color_code", "size", "joor_key", "content_hash"]
@@ -299,7 +301,7 @@ def match_results(
         candidates = [str(item.get("upc") or "")]
         if not item.get("upc"):
             s, c, z = item.get("style_number"), item.get("color_code"), item.get("size")
-            candidates += [f"{s}-{c}-{z}", f"{s}|{c}|{z}", f"{s} {c} {z}"]
+            candidates += [f"{s}/{c}/{z}", f"{s}-{c}-{z}", f"{s}|{c}|{z}", f"{s} {c} {z}"]
         entry = next((by_sku[c] for c in candidates if c and c in by_sku), None)
         out.append((False, "JOOR did not report on this item") if entry is None else (passed(entry), message(entry)))
     return out
@@ -554,9 +556,9 @@ def push_batch(joor: Any, batch: pd.DataFrame, joor_warehouse: str, *, engine: E
         reason = f"JOOR bulk-inventory call failed: {exc}"
         for item, sku_id in zip(items, batch["sku_id"], strict=True):
             report.fail(REPORT_ENTITY, str(sku_id), f"{item_label(item)}: {reason}; retried next run")
-        report.count(REPORT_ENTITY, "write_calls_failed")
+        report.count(CALLS_ENTITY, "errored")
         return report
-    report.count(REPORT_ENTITY, "write_calls")
+    report.count(CALLS_ENTITY, "sent")
     results = match_results(items, logs)
     records = acknowledged_records(batch, results, joor_warehouse)
     record_synced(INVENTORY_ENTITY, records, engine=engine)
