@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import inspect
 import json
 import os
 import signal
@@ -50,14 +49,6 @@ def _optional_module(name: str) -> Any:
         return None
 
 
-def _call_with_known(fn: Any, **available: Any) -> Any:
-    """Call ``fn`` with the keyword arguments it declares (the JOOR factory's shape may grow)."""
-    params = inspect.signature(fn).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return fn(**available)
-    return fn(**{k: v for k, v in available.items() if k in params})
-
-
 def _placeholder_joor_app(clock: SandboxClock) -> FastAPI:
     """Used only while the JOOR sandbox module is missing: admin routes, no API."""
     app = FastAPI(title="JOOR sandbox (not built yet)")
@@ -72,13 +63,11 @@ def build_sandbox(dataset: str = "small", seed: int = 1, *, amc_token: str | Non
     amc = make_amc_server(world.amc, clock, dataset=dataset, seed=seed, token=amc_token or DEFAULT_AMC_TOKEN)
     amc_app = create_amc_app(amc)
     joor_mod = _optional_module("amc_joor_sandbox.joor_app")
-    state_mod = _optional_module("amc_joor_sandbox.joor_state")
     joor: Any = None
-    if joor_mod is not None and state_mod is not None and hasattr(joor_mod, "create_joor_app"):
+    if joor_mod is not None and hasattr(joor_mod, "create_joor_app"):
         # The JOOR side reads AMC's *current* records (after resets and edits) through amc_source.
-        joor = _call_with_known(state_mod.JoorState, seed=world.joor, clock=clock, amc_source=lambda: amc.amc.data,
-                                dataset=dataset, seed_number=seed)
-        joor_app = joor_mod.create_joor_app(joor)
+        joor_app = joor_mod.create_joor_app(world, clock=clock, amc_source=lambda: amc.amc.data)
+        joor = getattr(joor_app.state, "joor", None)
     else:
         joor_app = _placeholder_joor_app(clock)
     return Sandbox(world=world, clock=clock, amc=amc, amc_app=amc_app, joor=joor, joor_app=joor_app)
