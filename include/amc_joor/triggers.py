@@ -6,9 +6,11 @@ the triggerer polls, and the task resumes only to record the job's per-record re
 
 Under ``dag.test()`` (Airflow 3.3) a deferral is run *inline*: the task's ``TaskDeferred`` is
 caught, the trigger is rebuilt from :meth:`serialize` and its first event awaited with
-``asyncio.run``, then the task resumes at ``method_name`` with ``event=<payload>``. Airflow's
-trigger ``timeout`` is not enforced there, so the trigger carries its own deadline and always
-ends with an event.
+``asyncio.run``, then the task resumes at ``method_name`` with ``event=<payload>`` **only** —
+dag.test replaces ``defer(kwargs=...)`` with the event (measured: the kwargs arrive as None),
+so the event and the state store carry what the resumed task needs, never defer kwargs.
+Airflow's trigger ``timeout`` is not enforced there either, so the trigger carries its own
+deadline and always ends with an event.
 """
 
 from __future__ import annotations

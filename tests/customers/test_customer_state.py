@@ -64,7 +64,7 @@ def test_record_results_moves_state_only_for_passed(engine):
     with engine.connect() as conn:
         first = conn.execute(sa.select(customers.customer_pending.c.submitted_at)
                              .where(customers.customer_pending.c.customer_code == "C-1")).scalar_one()
-    assert customers._aware(first) == SUBMITTED
+    assert customers.aware(first) == SUBMITTED
     assert customers.advance_watermark(engine, seen) == ("2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z")
 
 

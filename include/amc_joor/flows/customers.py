@@ -74,7 +74,7 @@ customer_jobs = sa.Table(
 )
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes: they are UTC."""
     if value is None:
         return None
@@ -247,7 +247,7 @@ def submit_batch(joor, engine: Engine, key: str, method: str, records: list[dict
     """
     prior = existing_job(engine, key)
     if prior and prior["job_id"]:
-        return {"job_id": prior["job_id"], "submitted_at": _aware(prior["submitted_at"]), "resumed": True,
+        return {"job_id": prior["job_id"], "submitted_at": aware(prior["submitted_at"]), "resumed": True,
                 "method": prior["method"]}
     now = cm.now_utc()
     if prior and method == "POST":
@@ -380,7 +380,7 @@ def check_pending(
         if is_active(seen.get(code)):
             activated.append(code)
             continue
-        st = cm.sla_status(code, _aware(row["submitted_at"]), now, sla_days, hol)
+        st = cm.sla_status(code, aware(row["submitted_at"]), now, sla_days, hol)
         if st.breached:
             breaches.append(st)
             if row["breached_at"] is None:

@@ -54,6 +54,8 @@ class JoorBulkConnectionOperator(BaseOperator):
             "%s JOOR bulk-connection job %s for %d customer(s) (%s); waiting in the triggerer",
             "resuming" if started["resumed"] else "started", started["job_id"], len(records), started["method"],
         )
+        # Everything execute_complete needs is in the state store (customer_jobs) or the event:
+        # dag.test() replaces defer(kwargs=...) with the event when it resumes a task.
         self.defer(
             trigger=JoorBulkConnectionJobTrigger(
                 job_id=started["job_id"],
@@ -62,14 +64,9 @@ class JoorBulkConnectionOperator(BaseOperator):
                 deadline=time.time() + settings.customer_job_timeout_minutes * 60,
             ),
             method_name="execute_complete",
-            kwargs={"job_id": started["job_id"], "method": started["method"],
-                    "submitted_at": started["submitted_at"].isoformat()},
         )
 
-    def execute_complete(self, context: Any, event: dict[str, Any] | None = None, *, job_id: str = "",
-                         method: str = "POST", submitted_at: str = "") -> str:
-        from datetime import datetime
-
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> str:
         from airflow.sdk.exceptions import AirflowException
 
         from amc_joor import staging
@@ -79,21 +76,26 @@ class JoorBulkConnectionOperator(BaseOperator):
 
         self._label(context)
         event = event or {}
+        engine = get_engine()
+        key = customers.batch_key(context["run_id"], self.batch["name"])
+        job_row = customers.existing_job(engine, key)
+        if job_row is None or not job_row["job_id"]:
+            raise AirflowException(f"batch {self.batch['name']}: no JOOR job recorded for it; it will be submitted again")
+        job_id = str(job_row["job_id"])
         if event.get("status") != "finished":
             # Retry: the next try finds this batch's job in customer_jobs and waits for it again.
             raise AirflowException(
                 f"JOOR bulk-connection job {job_id} did not finish ({event.get('status')}: "
                 f"{event.get('message', '')}); the batch's customers are not acknowledged yet"
             )
-        engine = get_engine()
         joor = JoorHook(joor_conn_id=self.joor_conn_id)
         job = customers.joor_job(joor, job_id)
         records = staging.read_json(self.batch["path"])
         report = customers.record_results(
-            engine, records, job, method=method, job_id=job_id,
-            submitted_at=datetime.fromisoformat(submitted_at),
+            engine, records, job, method=str(job_row["method"]), job_id=job_id,
+            submitted_at=customers.aware(job_row["submitted_at"]),
         )
-        customers.mark_recorded(engine, customers.batch_key(context["run_id"], self.batch["name"]))
+        customers.mark_recorded(engine, key)
         report.note(f"job {self.batch['name']}", job_id)
         report.log_summary()
         return staging.write_json(self.batch["report"], report.to_dict())

@@ -1,0 +1,69 @@
+"""Customer sync benchmark: the ``large`` initial load (~2,000 AMC customers) through dag.test().
+
+Starts the sandboxes with the ``large`` data set, points a fresh state store and staging root at
+them, runs ``amc_joor_customer_sync`` with ``mode=initial`` end to end (plan, bulk-connection
+jobs of ≤ 1,000 awaited through the deferral, watermark, report) and prints one JSON line:
+``{"bench": "customer_sync", "customers": …, "seconds": …, "joor_credits": …, …}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DAG_ID = "amc_joor_customer_sync"
+
+
+def main() -> None:
+    os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    from amc_joor_sandbox.connections import connection_env
+    from amc_joor_sandbox.testing import start_sandbox
+
+    work = Path(tempfile.mkdtemp(prefix="bench_customer_sync_"))
+    with start_sandbox("large", seed=1) as sb:
+        os.environ.update(connection_env(sb.amc_url, sb.joor_url))
+        os.environ["AMC_JOOR_STATE_URL"] = f"sqlite:///{work / 'state.db'}"
+        os.environ["AMC_JOOR_STAGING_ROOT"] = f"file://{work / 'staging'}"
+        os.environ["AMC_JOOR_RETRY_DELAY_SECONDS"] = "1"
+        os.environ["AIRFLOW_VAR_AMC_JOOR_SETTINGS"] = json.dumps({"customer_job_poll_seconds": 1})
+        from amc_joor_sandbox.dagrun import run_dag_test
+
+        sb.joor_admin.reset_stats()
+        sb.amc_admin.reset_stats()
+        t0 = time.perf_counter()
+        result = run_dag_test(DAG_ID, {"mode": "initial"})
+        seconds = time.perf_counter() - t0
+        joor = sb.joor_admin.stats()
+        amc = sb.amc_admin.stats()
+        jobs = sb.joor_admin.get("/joor/bulk-jobs")["jobs"]
+    counts = (result.report or {}).get("counts", {}).get("customer", {})
+    figures = {
+        "bench": "customer_sync",
+        "customers": counts.get("read", 0),
+        "seconds": round(seconds, 2),
+        "joor_credits": joor.get("credits_spent"),
+        "joor_requests": sum(joor.get("requests", {}).values()),
+        "amc_requests": sum(amc.get("requests", {}).values()),
+        "jobs": len(jobs),
+        "max_job_records": max((j.get("record_count", 0) for j in jobs), default=0),
+        "created": counts.get("created", 0),
+        "updated": counts.get("updated", 0),
+        "failed": counts.get("failed", 0),
+        "skipped_no_code": counts.get("skipped_no_code", 0),
+        "responses_429": joor.get("responses_429"),
+        "run_state": result.state,
+        "failed_tasks": result.failed_tasks(),
+    }
+    print(json.dumps(figures))
+    return 0 if result.state in ("success", "failed") and not set(result.failed_tasks()) - {"report"} else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
