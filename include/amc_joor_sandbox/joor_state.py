@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import math
+import os
 import random
 import re
 import secrets
@@ -42,6 +44,7 @@ ASSET_TYPES = ("image", "swatch")
 ASSET_EXTENSIONS = ("jpeg", "jpg", "png", "gif")
 MONEY_RE = re.compile(r"^\d{1,12}(\.\d{1,4})?$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CONFIG_ENV = "AMC_JOOR_SANDBOX_JOOR_CONFIG"  # JSON of JoorConfig fields, for the serve CLI
 
 
 # --------------------------------------------------------------------------- config
@@ -105,9 +108,15 @@ class JoorConfig:
 
     @classmethod
     def from_any(cls, value: JoorConfig | dict[str, Any] | None) -> JoorConfig:
+        """From a JoorConfig, a dict of fields, or (None) the ``AMC_JOOR_SANDBOX_JOOR_CONFIG`` env JSON."""
         if isinstance(value, JoorConfig):
             return copy.deepcopy(value)
         cfg = cls()
+        if value is None and os.environ.get(CONFIG_ENV):
+            try:
+                value = json.loads(os.environ[CONFIG_ENV])
+            except ValueError as exc:
+                raise ValueError(f"{CONFIG_ENV} is not valid JSON: {exc}") from exc
         if value:
             cfg.update(dict(value))
         return cfg
