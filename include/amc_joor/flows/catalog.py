@@ -321,30 +321,34 @@ class CatalogApi:
         self._count("GET")
         return [_plain(p) for p in self.hook.list_price_types()]
 
+    def _calls(self, n_items: int) -> int:
+        """How many requests the hook splits ``n_items`` into (its own bulk maximum)."""
+        cfg = getattr(self.hook, "config", None)
+        limit = int(getattr(cfg, "v4_bulk_max", 500) or 500)
+        return max(1, -(-n_items // limit))
+
     def bulk(self, kind: str, action: str, items: list[dict[str, Any]]) -> list[ItemResult]:
         """``POST /v4/<kind>/bulk_<action>`` (kind: products|skus|prices|collections)."""
-        self._count("POST")
+        self._count("POST", self._calls(len(items)))
         method = getattr(self.hook, f"bulk_{action}_{kind}")
         return self._norm(method(items))
 
     def find(self, kind: str, **filters: Sequence[str]) -> list[dict[str, Any]]:
-        """``GET /v4/<kind>?<filter>=a,b,...`` across pages; counts one read per page requested."""
-        before = self._requests()
-        rows = [_plain(r) for r in getattr(self.hook, f"list_{kind}")(**{k: list(v) for k, v in filters.items()})]
-        used = self._requests() - before
-        self._count("GET", used if used > 0 else 1)
+        """``GET /v4/<kind>?<filter>=a,b,...`` across pages (the hook splits long id lists)."""
+        values = [list(v) for v in filters.values()]
+        if not values or not values[0]:
+            return []
+        rows = [_plain(r) for r in getattr(self.hook, f"iter_{kind}")(**{k: list(v) for k, v in filters.items()})]
+        page = int(getattr(self.hook, "v4_page_size", 200) or 200)
+        self._count("GET", max(-(-len(values[0]) // 200), -(-len(rows) // page), 1))
         return rows
 
     def upload_assets(self, target: str, items: list[dict[str, Any]], replace_all: bool = False) -> list[ItemResult]:
         """``POST /v4/assets/products`` (target products) or ``/v4/assets/sku_trait_values``."""
-        self._count("POST")
+        self._count("POST", self._calls(len(items)))
         if target == "products":
             return self._norm(self.hook.upload_product_assets(items, replace_all=replace_all))
         return self._norm(self.hook.upload_sku_trait_value_assets(items, replace_all=replace_all))
-
-    def _requests(self) -> int:
-        counter = getattr(self.hook, "request_count", None)
-        return int(counter) if isinstance(counter, int) else 0
 
 
 def _plain(obj: Any) -> dict[str, Any]:
