@@ -42,6 +42,7 @@ joor_credit_budget = sa.Table(
     "joor_credit_budget",
     metadata,
     sa.Column("account", sa.String(100), primary_key=True),
+    sa.Column("window_start", sa.Float, nullable=True),  # epoch seconds the current window was opened
     sa.Column("window_end", sa.Float, nullable=True),  # epoch seconds; NULL = no window open
     sa.Column("used", sa.Integer, nullable=False, default=0),  # credits reserved or seen in the window
     sa.Column("spent_total", sa.Integer, nullable=False, default=0),  # lifetime reservations (stats)
@@ -120,6 +121,7 @@ class CreditBudget:
     def _ensure_row(self) -> None:
         t = joor_credit_budget
         assert self.engine is not None
+        _add_missing_columns(self.engine)
         with self.engine.begin() as conn:
             exists = conn.execute(sa.select(t.c.account).where(t.c.account == self.account)).first()
             if exists:
@@ -153,7 +155,12 @@ class CreditBudget:
             got = conn.execute(
                 t.update()
                 .where(t.c.account == self.account, sa.or_(t.c.window_end.is_(None), t.c.window_end <= now))
-                .values(used=cost, window_end=now + self.window_seconds + self.margin, spent_total=t.c.spent_total + cost)
+                .values(
+                    used=cost,
+                    window_start=now,
+                    window_end=now + self.window_seconds + self.margin,
+                    spent_total=t.c.spent_total + cost,
+                )
             ).rowcount
             return bool(got)
 
@@ -206,44 +213,49 @@ class CreditBudget:
         t = joor_credit_budget
         assert self.engine is not None
         with self.engine.begin() as conn:
-            conn.execute(t.update().where(t.c.account == self.account).values(window_end=None, used=0))
+            conn.execute(
+                t.update().where(t.c.account == self.account).values(window_start=None, window_end=None, used=0)
+            )
 
     # -- feedback from the server ---------------------------------------------------------
 
-    def sync(self, headers: Mapping[str, str], received_at: float | None = None) -> None:
-        """Align the row with ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` of a response.
+    def sync(self, headers: Mapping[str, str], received_at: float | None = None, sent_at: float | None = None) -> None:
+        """Align the row with a response's ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset``.
 
-        The server's count wins upwards (other clients of the account spend credits too); a
-        server window that ends clearly later than ours is a new window and replaces ours; a
-        stale response from an older window (ends clearly earlier) is ignored.
+        * A response to a request sent before the current window opened is stale: ignored.
+        * The server's count wins upwards (other clients of the account spend credits too).
+        * The reset header bounds the server's window end: it lies within
+          ``(sent_at + reset - resolution, received_at + reset]`` (JOOR-style headers round
+          the seconds up). Our end is kept while it sits inside those bounds, pulled in to the
+          upper bound when it is later (the server resets sooner), and pushed out to it when
+          it is earlier than the lower bound (we would otherwise send into a spent window).
         """
         parsed = parse_rate_headers(headers)
         if parsed is None:
             return
         server_limit, remaining, reset_in = parsed
-        now = received_at if received_at is not None else self.clock()
-        server_end = now + reset_in + self.margin
+        received = received_at if received_at is not None else self.clock()
+        sent = sent_at if sent_at is not None else received
+        resolution = 1.0 if float(reset_in).is_integer() else 0.001
+        hi = received + reset_in + self.margin
+        lo = sent + reset_in - resolution
         server_used = max(0, (server_limit or self.limit) - remaining)
-        # Scale the server's count to our limit if the server reports a different one.
         if server_limit and server_limit != self.limit:
             server_used = max(0, self.limit - remaining)
-        tol = max(0.25, min(2.0, 0.1 * self.window_seconds))
         t = joor_credit_budget
         assert self.engine is not None
+        current = sa.and_(t.c.account == self.account, t.c.window_start.is_not(None), t.c.window_start <= sent)
         with self.engine.begin() as conn:
-            replaced = conn.execute(
-                t.update()
-                .where(t.c.account == self.account, sa.or_(t.c.window_end.is_(None), t.c.window_end < server_end - tol))
-                .values(window_end=server_end, used=server_used)
-            ).rowcount
-            if replaced:
-                return
             conn.execute(
                 t.update()
-                .where(t.c.account == self.account, t.c.window_end <= server_end + tol)
+                .where(current)
                 .values(
-                    window_end=sa.case((t.c.window_end < server_end, server_end), else_=t.c.window_end),
                     used=sa.case((t.c.used < server_used, server_used), else_=t.c.used),
+                    window_end=sa.case(
+                        (t.c.window_end > hi, hi),
+                        (t.c.window_end < lo, hi),
+                        else_=t.c.window_end,
+                    ),
                 )
             )
 
@@ -259,6 +271,7 @@ class CreditBudget:
                 .where(t.c.account == self.account)
                 .values(
                     used=self.limit,
+                    window_start=sa.case((t.c.window_start.is_(None), now), else_=t.c.window_start),
                     window_end=sa.case(
                         (sa.or_(t.c.window_end.is_(None), t.c.window_end < end), end), else_=t.c.window_end
                     ),
@@ -285,3 +298,17 @@ def parse_rate_headers(headers: Mapping[str, str]) -> tuple[int | None, int, flo
     except ValueError:
         limit = None
     return limit, rem, max(0.0, reset_s)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add columns a newer version of this table has to an older store (additive only)."""
+    t = joor_credit_budget
+    have = {c["name"] for c in sa.inspect(engine).get_columns(t.name)}
+    for col in t.columns:
+        if col.name not in have:
+            ddl = f"ALTER TABLE {t.name} ADD COLUMN {col.name} {col.type.compile(engine.dialect)}"
+            try:
+                with engine.begin() as conn:
+                    conn.execute(sa.text(ddl))
+            except sa.exc.DBAPIError:
+                pass  # another process added it first

@@ -15,7 +15,7 @@ connections, half-written JSON) and every flow must react the same way. The rule
   the record up instead of creating it twice.
 
 Per attempt the caller can hook in: ``before_send`` (reserve JOOR credits, refresh a token),
-``on_response`` (sync the credit budget with rate-limit headers), ``parse`` (decode the API's
+``on_response(resp, sent_at, received_at)`` (sync the credit budget with rate-limit headers), ``parse`` (decode the API's
 envelope; raise to fail or to retry) and ``on_unauthorized`` (renew a token once on 401).
 """
 
@@ -301,7 +301,7 @@ class Transport:
         safe: bool = True,
         timeout: float | tuple[float, float] | None = None,
         before_send: Callable[[dict[str, Any]], None] | None = None,
-        on_response: Callable[[requests.Response, float], None] | None = None,
+        on_response: Callable[[requests.Response, float, float], None] | None = None,
         on_rate_limited: Callable[[float], None] | None = None,
         on_unauthorized: Callable[[], bool] | None = None,
         parse: Callable[[requests.Response], Any] = decode_json,
@@ -329,7 +329,7 @@ class Transport:
             }
             if before_send is not None:
                 before_send(kwargs)
-            t0 = time.monotonic()
+            sent_at, t0 = time.time(), time.monotonic()
             try:
                 resp = self.get_session().request(method, url, **kwargs)
             except requests.RequestException as exc:
@@ -337,7 +337,7 @@ class Transport:
             elapsed = time.monotonic() - t0
             self.logger.debug("%s %s %s -> HTTP %s in %.3fs", self.api, method, endpoint, resp.status_code, elapsed)
             if on_response is not None:
-                on_response(resp, time.time())
+                on_response(resp, sent_at, time.time())
             return self._check(resp, safe, on_rate_limited, on_unauthorized, state, parse)
 
         def should_retry(exc: BaseException) -> bool:

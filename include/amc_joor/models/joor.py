@@ -268,7 +268,17 @@ JoorOrder.model_rebuild()
 # --- results of writes ------------------------------------------------------------------------
 
 
-class BulkItemResult(BaseModel):
+class _DictLike:
+    """``result.get("status")`` works too: flow code written against plain dicts keeps working."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = getattr(self, key, None)
+        if value is None:
+            value = (getattr(self, "__pydantic_extra__", None) or {}).get(key)
+        return default if value is None else value
+
+
+class BulkItemResult(_DictLike, BaseModel):
     """The outcome of one input item of a bulk call. ``ok=False`` never raised for the batch.
 
     ``error_code`` is JOOR's code when it gives one (e.g. ``DUPLICATED``); ``id`` is the JOOR id
@@ -290,13 +300,14 @@ class BulkItemResult(BaseModel):
         return (self.error_code or "").upper() == "DUPLICATED"
 
 
-class InventoryItemResult(BaseModel):
-    """One ``inventory_log`` entry of ``POST /v2/bulk-inventory``."""
+class InventoryItemResult(_DictLike, BaseModel):
+    """One ``inventory_log`` entry of ``POST /v2/bulk-inventory`` (``status`` pass|fail)."""
 
     model_config = ConfigDict(extra="allow")
 
     index: int
     sku: str | None = None
     ok: bool
+    status: str = "fail"
     message: str | None = None
     inventory_log_id: str | None = None
