@@ -301,7 +301,7 @@ class JoorState:
 
     def load(self, seed: Row) -> None:
         seed = copy.deepcopy(seed)
-        self._ids: dict[str, itertools.count[int]] = {}
+        self._ids: dict[str, int] = {}  # last id number handed out, per kind
         self.log_ids = itertools.count(7_000_001)
         self.account_id = str(seed.get("account_id", ACCOUNT_ID))
         self.price_types = {p["id"]: p for p in seed.get("price_types", [])}
@@ -315,6 +315,7 @@ class JoorState:
         self.shipping_methods = seed.get("shipping_methods", [])
         self.products: dict[str, Row] = {}
         self.prod_by_ext: dict[str, str] = {}
+        self.prod_by_ident: dict[str, str] = {}  # product_identifier (the style number) -> id
         self.skus: dict[str, Row] = {}
         self.skus_by_product: dict[str, list[str]] = {}
         self.sku_by_ext: dict[str, str] = {}
@@ -375,6 +376,65 @@ class JoorState:
         self._next_job = 1
         self._next_inventory_log = 1
         self.order_start_date = seed.get("order_start_date")
+        self._seed_meta = {k: seed.get(k) for k in ("account_name", "dataset", "sales_reps")}
+
+    # ------------------------------------------------------------------ persistence (serve --state FILE)
+    COUNTERS = ("_next_connection", "_next_retailer", "_next_order", "_next_order_number", "_next_line",
+                "_next_job", "_next_inventory_log")
+
+    def to_dict(self) -> Row:
+        """Everything needed to come back after a restart, as JSON (tokens and secrets excluded)."""
+        orders = [{**o, "line_items": self.lines_by_order.get(oid, [])} for oid, o in self.orders.items()]
+        return {
+            "version": 1,
+            "dataset": self.dataset,
+            "seed_number": self.seed_number,
+            "config": self.config.public(),
+            "state": {
+                **self._seed_meta,
+                "account_id": self.account_id,
+                "price_types": list(self.price_types.values()),
+                "traits": list(self.traits.values()),
+                "categories": list(self.categories.values()),
+                "warehouses": [{"name": w, "is_default": w == self.default_warehouse} for w in self.warehouses],
+                "payment_methods": self.payment_methods,
+                "shipping_methods": self.shipping_methods,
+                "order_start_date": self.order_start_date,
+                "products": list(self.products.values()),
+                "skus": list(self.skus.values()),
+                "prices": list(self.prices.values()),
+                "seasons": list(self.seasons.values()),
+                "collections": list(self.collections.values()),
+                "connections": list(self.connections.values()),
+                "orders": orders,
+            },
+            "product_assets": [a for v in self.product_assets.values() for a in v],
+            "trait_assets": [a for v in self.trait_assets.values() for a in v],
+            "inventory": [{"sku_id": sid, "warehouse": wh, **slot} for (sid, wh), slot in self.inventory.items()],
+            "inventory_calls": self.inventory_calls,
+            "jobs": list(self.jobs.values()),
+            "ids": dict(self._ids),
+            "counters": {k: getattr(self, k) for k in self.COUNTERS},
+        }
+
+    def restore(self, saved: Row) -> None:
+        """Inverse of ``to_dict`` (the seed used by ``reset`` stays the data set's own)."""
+        self.load(saved["state"])
+        cfg = {k: v for k, v in saved.get("config", {}).items() if k in {f.name for f in fields(JoorConfig)}}
+        self.config.update(cfg)
+        for a in saved.get("product_assets", []):
+            self.product_assets.setdefault(a["product_id"], []).append(a)
+        for a in saved.get("trait_assets", []):
+            self.trait_assets.setdefault((a["product_id"], a["trait_id"], a["value"]), []).append(a)
+        for row in saved.get("inventory", []):
+            slot = {k: v for k, v in row.items() if k not in ("sku_id", "warehouse")}
+            self.inventory[(row["sku_id"], row["warehouse"])] = slot
+        self.inventory_calls = list(saved.get("inventory_calls", []))
+        self.jobs = {j["job_id"]: j for j in saved.get("jobs", [])}
+        self._ids = {k: int(v) for k, v in saved.get("ids", {}).items()}
+        for k, v in saved.get("counters", {}).items():
+            if k in self.COUNTERS:
+                setattr(self, k, int(v))
 
     def reset(self, body: Row | None = None) -> None:
         """Back to the seed; ``{"dataset", "seed"}`` re-derives it from the (reset) AMC data."""
@@ -401,8 +461,9 @@ class JoorState:
 
     def new_id(self, kind: str) -> str:
         """Per-kind counters (the seed's hand-made records sit at 900,000+, out of their way)."""
-        counter = self._ids.setdefault(kind, itertools.count(1))
-        return joor_id(kind, next(counter))
+        n = self._ids.get(kind, 0) + 1
+        self._ids[kind] = n
+        return joor_id(kind, n)
 
     # ------------------------------------------------------------------ auth
     def issue_token(self, form: Row) -> Row:
@@ -453,6 +514,8 @@ class JoorState:
         self.products[rec["id"]] = rec
         if rec.get("external_id"):
             self.prod_by_ext[str(rec["external_id"])] = rec["id"]
+        if rec.get("product_identifier"):
+            self.prod_by_ident[str(rec["product_identifier"])] = rec["id"]
         self.skus_by_product.setdefault(rec["id"], [])
 
     @staticmethod
@@ -570,11 +633,15 @@ class JoorState:
                 continue
             if rec.get("external_id") and str(rec["external_id"]) != str(ext):
                 self.prod_by_ext.pop(str(rec["external_id"]), None)
+            if rec.get("product_identifier") and self.prod_by_ident.get(str(rec["product_identifier"])) == rec["id"]:
+                self.prod_by_ident.pop(str(rec["product_identifier"]))
             for k in PRODUCT_FIELDS:
                 if k in item:
                     rec[k] = copy.deepcopy(item[k])
             if ext is not None:
                 self.prod_by_ext[str(ext)] = rec["id"]
+            if rec.get("product_identifier"):
+                self.prod_by_ident[str(rec["product_identifier"])] = rec["id"]
             rec["last_modified"] = now
             rec["update_count"] = rec.get("update_count", 0) + 1
             data.append({"id": rec["id"], "external_id": rec.get("external_id")})
@@ -1061,11 +1128,8 @@ class JoorState:
         label = f"{style}/{color}/{size}"
         if not (style and color and size):
             return None, label
-        pid = self.prod_by_ext.get(str(style))
-        candidates = [pid] if pid else []
-        if not candidates:
-            candidates = [p["id"] for p in self.products.values()
-                          if str(p.get("product_identifier")) == str(style) or p["id"] == str(style)]
+        candidates = [p for p in (self.prod_by_ident.get(str(style)), self.prod_by_ext.get(str(style)),
+                                  str(style) if str(style) in self.products else None) if p]
         for cand in candidates:
             for sid in self.skus_by_product.get(cand, []):
                 sku = self.skus[sid]

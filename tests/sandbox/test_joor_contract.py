@@ -771,3 +771,29 @@ def test_stats_count_per_route_template_and_admin_is_not_counted(joor: Joor) -> 
     assert stats["requests"]["GET /v4/traits"] == 1
     assert not any(k.split(" ", 1)[1].startswith("/_sandbox") for k in stats["requests"])
     assert {"credits_spent", "max_credits_in_window", "responses_429"} <= set(stats)
+
+
+# --------------------------------------------------------------------------- persistence (serve --state FILE)
+
+
+def test_state_file_keeps_the_joor_side_across_a_restart(tmp_path) -> None:
+    from amc_joor_sandbox.testing import start_sandbox
+
+    path = tmp_path / "state.json"
+    with start_sandbox("small", seed=1, state=str(path)) as sb:
+        j = Joor(sb)
+        pid, _ = j.create_style("P-1", [("Black", "BLK")], ["S"], upc_base=73000000000)
+        inv(j, [{"upc": "073000000001", "inventory": 4}])
+        oid = j.ok(j.get("/v4/orders", status="APPROVED"))["data"][0]["id"]
+        j.bulk("/v4/orders/bulk_update", [{"id": oid, "export_status": "SUCCESS", "export_description": "AMC 1"}])
+        j.close()
+    saved = path.read_text()
+    assert "joor-sandbox-secret" not in saved and "joor-sandbox-token" not in saved
+    with start_sandbox("small", seed=1, state=str(path)) as sb:
+        j = Joor(sb)
+        assert j.ok(j.get("/v4/products", external_ids="P-1"))["data"][0]["id"] == pid
+        assert j.ok(j.get("/v4/orders", order_ids=oid))["data"][0]["export_status"] == "SUCCESS"
+        assert [r["inventory"] for r in j.admin.get("/joor/inventory")["inventory"]] == [4]
+        new_pid, _ = j.create_style("P-2", [("Black", "BLK")], ["S"])
+        assert new_pid != pid  # id counters survived too
+        j.close()
