@@ -101,28 +101,3 @@ def seed_joor_catalog(joor_url: str, identity: pd.DataFrame, engine, *, bulk_max
         return len(acked)
     finally:
         client.close()
-
-
-class RawJoorV2:
-    """The v2 bulk-inventory call over real HTTP (stand-in until the JoorHook method exists)."""
-
-    def __init__(self, joor_url: str) -> None:
-        import base64
-
-        self.base = joor_url.rstrip("/")
-        token = base64.b64encode(creds.JOOR_V2_TOKEN.encode()).decode()
-        self.http = httpx.Client(
-            timeout=120,
-            headers={"Authorization": f"OAuth2 {token}", "Accept": "application/json",
-                     "Content-Type": "application/json"},
-        )
-
-    def bulk_inventory(self, items: list[dict], overwrite: bool = False) -> list[dict]:
-        assert not overwrite
-        resp = self.http.post(f"{self.base}/v2/bulk-inventory", json={"inventory_items": {"inventory_item": items}})
-        resp.raise_for_status()
-        body = resp.json()
-        root = body.get("inventory_logs") or next((v for v in body.values() if isinstance(v, dict)
-                                                   and "inventory_logs" in v), {}).get("inventory_logs", {})
-        logs = root.get("inventory_log") or []
-        return [logs] if isinstance(logs, dict) else logs

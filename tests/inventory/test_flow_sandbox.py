@@ -7,7 +7,7 @@ catalog push would leave it; a few SKUs are deliberately left off JOOR.
 from __future__ import annotations
 
 import pytest
-from inventory_seed import RawJoorV2, seed_joor_catalog
+from inventory_seed import seed_joor_catalog
 
 from amc_joor.flows import inventory as inv
 from amc_joor.reporting import RunReport
@@ -23,10 +23,13 @@ BULK = "POST /v2/bulk-inventory"
 def env(fresh_sandbox, tmp_path, monkeypatch):
     """AMC hook + JOOR client on the sandbox, a per-test state store, JOOR's catalog seeded."""
     from amc_joor.hooks.amc import AmcHook
+    from amc_joor.hooks.joor import JoorHook
 
     for name, value in connection_env(fresh_sandbox.amc_url, fresh_sandbox.joor_url).items():
         monkeypatch.setenv(name, value)
-    engine = get_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    state_url = f"sqlite:///{tmp_path / 'state.db'}"
+    monkeypatch.setenv("AMC_JOOR_STATE_URL", state_url)  # the JOOR credit budget lives there too
+    engine = get_engine(state_url)
     amc = AmcHook()
     identity = inv.amc_sku_identity(amc, IntegrationSettings())
     seeded = identity.iloc[: len(identity) - NOT_ON_JOOR]
@@ -35,10 +38,9 @@ def env(fresh_sandbox, tmp_path, monkeypatch):
 
     class Env:
         sb = fresh_sandbox
-        joor = RawJoorV2(fresh_sandbox.joor_url)
-
         def __init__(self):
             self.amc, self.engine, self.identity = amc, engine, identity
+            self.joor = JoorHook()
             self.on_joor = list(seeded["sku_id"])
             self.off_joor = list(identity["sku_id"].iloc[len(seeded):])
 
@@ -62,7 +64,6 @@ def env(fresh_sandbox, tmp_path, monkeypatch):
             return {r["sku_id"]: max(0, int(float(r[column]))) for r in rows}
 
     yield Env()
-    Env.joor.http.close()
 
 
 def test_first_run_makes_joor_equal_amc_for_every_synced_sku(env):
@@ -158,3 +159,21 @@ def test_style_numbers_and_full_resync(env):
     expected = set(env.identity[env.identity["style_number"] == style]["sku_id"]) & set(env.on_joor)
     assert set(plan.delta.to_send["sku_id"]) == expected
     assert env.bulk_calls() == calls + 1
+
+
+def test_a_failed_batch_fails_only_its_items_and_is_retried_next_run(env):
+    from amc_joor.hooks.http import RetryPolicy
+    from amc_joor.hooks.joor import JoorHook
+
+    env.joor = JoorHook(retry_policy=RetryPolicy(max_attempts=2, backoff_initial=0.05, backoff_max=0.1))
+    env.sb.joor_admin.arm_fault("status", status=500, method="POST", path="/v2/bulk-inventory", count=2)
+    small_batches = IntegrationSettings(joor_v2_bulk_max=100)
+    plan, report = env.run(small_batches)
+    assert plan.write_calls == 4
+    assert report.failed == 100, "only the first batch (both attempts hit the 500) fails"
+    assert "JOOR bulk-inventory call failed" in report.failures[0].reason
+    assert len(load_synced(inv.INVENTORY_ENTITY, env.engine)) == len(env.on_joor) - 100
+    plan, report = env.run(small_batches)
+    assert report.failures == [] and len(plan.delta.to_send) == 100 and plan.write_calls == 1
+    amc = env.amc_stock()
+    assert all(env.joor_stock()[k] == amc.get(k, 0) for k in env.on_joor)

@@ -307,6 +307,26 @@ def match_results(
     return out
 
 
+def item_outcomes(items: Sequence[Mapping[str, Any]], answers: Sequence[Any]) -> list[tuple[bool, str]]:
+    """``(passed, message)`` per item from what the JOOR client returned.
+
+    The JoorHook returns one result object per item (``index``, ``ok``, ``status``, ``message``);
+    a raw client may return JOOR's ``inventory_log`` dicts, which :func:`match_results` pairs.
+    An item without an answer is a failure, never assumed accepted.
+    """
+    if answers and all(hasattr(a, "ok") for a in answers):
+        by_index = {int(getattr(a, "index", i)): a for i, a in enumerate(answers)}
+        out: list[tuple[bool, str]] = []
+        for i in range(len(items)):
+            a = by_index.get(i)
+            if a is None:
+                out.append((False, "JOOR did not report on this item"))
+            else:
+                out.append((bool(a.ok), str(a.message or getattr(a, "status", "") or "").strip()))
+        return out
+    return match_results(items, [dict(a) for a in answers])
+
+
 def acknowledged_records(batch: pd.DataFrame, results: Sequence[tuple[bool, str]], joor_warehouse: str) -> list[dict]:
     """synced_records rows for the items JOOR passed (state never runs ahead of JOOR)."""
     records = []
@@ -549,7 +569,7 @@ def push_batch(joor: Any, batch: pd.DataFrame, joor_warehouse: str, *, engine: E
         return report
     items = inventory_items(batch, joor_warehouse)
     try:
-        logs = joor.bulk_inventory(items, overwrite=False)
+        answers = joor.bulk_inventory(items)  # the hook never sends overwrite
     except Exception as exc:  # the hook's ApiError: one batch fails, the others still go
         if not _is_api_error(exc):
             raise
@@ -559,7 +579,7 @@ def push_batch(joor: Any, batch: pd.DataFrame, joor_warehouse: str, *, engine: E
         report.count(CALLS_ENTITY, "errored")
         return report
     report.count(CALLS_ENTITY, "sent")
-    results = match_results(items, logs)
+    results = item_outcomes(items, answers)
     records = acknowledged_records(batch, results, joor_warehouse)
     record_synced(INVENTORY_ENTITY, records, engine=engine)
     report.count(REPORT_ENTITY, "updated", len(records))
