@@ -52,7 +52,7 @@ def main() -> None:
         "joor_requests": sum(joor.get("requests", {}).values()),
         "amc_requests": sum(amc.get("requests", {}).values()),
         "jobs": len(jobs),
-        "max_job_records": max((j.get("record_count", 0) for j in jobs), default=0),
+        "max_job_records": max((len(j.get("results") or []) for j in jobs), default=0),
         "created": counts.get("created", 0),
         "updated": counts.get("updated", 0),
         "failed": counts.get("failed", 0),

@@ -71,6 +71,8 @@ customer_jobs = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),  # sending | submitted | recorded
     sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("records", sa.Integer, nullable=False),
+    # codes an earlier, ambiguous submit of this batch already created (acknowledged without a job)
+    sa.Column("landed", sa.JSON),
 )
 
 
@@ -239,36 +241,55 @@ def existing_job(engine: Engine, key: str) -> dict[str, Any] | None:
 
 
 def submit_batch(joor, engine: Engine, key: str, method: str, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Start the JOOR job for one batch, once: returns ``{job_id, submitted_at, resumed}``.
+    """Start the JOOR job for one batch, once: ``{job_id, submitted_at, resumed, method, landed}``.
 
-    A batch whose job was already started (a retry, a cleared task) returns that job. A batch
-    whose earlier submit ended ambiguously (no job id came back) is first checked against
-    JOOR: creates JOOR already holds are sent as updates instead, so nothing is created twice.
+    A batch whose job was already started (a retry, a cleared task) returns that job. A create
+    batch whose earlier submit ended ambiguously (sent, but no job id came back) is checked
+    against JOOR first: a job is accepted or refused as a whole, so codes JOOR now holds were
+    created by that lost job — they are acknowledged (and tracked pending from the first
+    submission) and only the rest is sent. ``job_id`` is None when nothing was left to send.
     """
     prior = existing_job(engine, key)
     if prior and prior["job_id"]:
         return {"job_id": prior["job_id"], "submitted_at": aware(prior["submitted_at"]), "resumed": True,
-                "method": prior["method"]}
+                "method": prior["method"], "landed": list(prior["landed"] or [])}
     now = cm.now_utc()
+    landed: list[str] = list((prior or {}).get("landed") or [])
     if prior and method == "POST":
-        exists, _ = lookup_existing([r["key"] for r in records], joor)
-        if exists:
-            log.warning("batch %s: %d customer(s) already on JOOR after an ambiguous submit; sending as update",
-                        key, len(exists))
-            method = "PUT" if len(exists) == len(records) else method
+        exists, _ = lookup_existing([r["key"] for r in records if r["key"] not in landed], joor)
+        fresh = [r for r in records if r["key"] in exists]
+        if fresh:
+            log.warning("batch %s: %d customer(s) were created by an earlier submit whose reply was lost; "
+                        "acknowledging them, sending the rest", key, len(fresh))
+            acknowledge_created(engine, fresh, aware(prior["submitted_at"]) or now, "lost-reply")
+            landed += [r["key"] for r in fresh]
+    to_send = [r for r in records if r["key"] not in set(landed)]
+    values = {"method": method, "job_id": None, "status": "sending" if to_send else "recorded",
+              "submitted_at": now if not prior else aware(prior["submitted_at"]), "records": len(records),
+              "landed": landed}
     with engine.begin() as conn:
         if prior:
-            conn.execute(customer_jobs.update().where(customer_jobs.c.batch_key == key).values(
-                method=method, status="sending", submitted_at=now))
+            conn.execute(customer_jobs.update().where(customer_jobs.c.batch_key == key).values(**values))
         else:
-            conn.execute(customer_jobs.insert().values(
-                batch_key=key, method=method, job_id=None, status="sending", submitted_at=now,
-                records=len(records)))
-    job_id = joor_submit(joor, method, [r["payload"] for r in records])
+            conn.execute(customer_jobs.insert().values(batch_key=key, **values))
+    if not to_send:
+        return {"job_id": None, "submitted_at": values["submitted_at"], "resumed": False, "method": method,
+                "landed": landed}
+    job_id = joor_submit(joor, method, [r["payload"] for r in to_send])
     with engine.begin() as conn:
         conn.execute(customer_jobs.update().where(customer_jobs.c.batch_key == key).values(
-            job_id=job_id, status="submitted"))
-    return {"job_id": job_id, "submitted_at": now, "resumed": False, "method": method}
+            job_id=job_id, status="submitted", submitted_at=now))
+    return {"job_id": job_id, "submitted_at": now, "resumed": False, "method": method, "landed": landed}
+
+
+def acknowledge_created(engine: Engine, records: list[dict[str, Any]], submitted_at: datetime, job_id: str) -> None:
+    """Customers JOOR holds from a create: acknowledged, and pending with Data Services."""
+    state.record_synced(ENTITY, [
+        {"key": r["key"], "content_hash": r["content_hash"],
+         "detail": {"amc_customer_id": r["customer_id"], "job_id": job_id}} for r in records
+    ], engine)
+    add_pending(engine, [{"customer_code": r["key"], "amc_customer_id": r["customer_id"]} for r in records],
+                submitted_at, job_id)
 
 
 def _result_items(job: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -50,9 +50,12 @@ class JoorBulkConnectionOperator(BaseOperator):
         started = customers.submit_batch(
             JoorHook(joor_conn_id=self.joor_conn_id), get_engine(), key, self.batch["method"], records
         )
+        if started["job_id"] is None:  # an earlier, ambiguous submit had created all of them
+            return self._finish(context, None)
         self.log.info(
             "%s JOOR bulk-connection job %s for %d customer(s) (%s); waiting in the triggerer",
-            "resuming" if started["resumed"] else "started", started["job_id"], len(records), started["method"],
+            "resuming" if started["resumed"] else "started", started["job_id"],
+            len(records) - len(started["landed"]), started["method"],
         )
         # Everything execute_complete needs is in the state store (customer_jobs) or the event:
         # dag.test() replaces defer(kwargs=...) with the event when it resumes a task.
@@ -69,7 +72,6 @@ class JoorBulkConnectionOperator(BaseOperator):
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> str:
         from airflow.sdk.exceptions import AirflowException
 
-        from amc_joor import staging
         from amc_joor.flows import customers
         from amc_joor.hooks.joor import JoorHook
         from amc_joor.state import get_engine
@@ -88,14 +90,30 @@ class JoorBulkConnectionOperator(BaseOperator):
                 f"JOOR bulk-connection job {job_id} did not finish ({event.get('status')}: "
                 f"{event.get('message', '')}); the batch's customers are not acknowledged yet"
             )
-        joor = JoorHook(joor_conn_id=self.joor_conn_id)
-        job = customers.joor_job(joor, job_id)
+        return self._finish(context, customers.joor_job(JoorHook(joor_conn_id=self.joor_conn_id), job_id))
+
+    def _finish(self, context: Any, job: dict[str, Any] | None) -> str:
+        """Record the job's per-record results (and any customers an earlier lost reply created)."""
+        from amc_joor import staging
+        from amc_joor.flows import customers
+        from amc_joor.reporting import RunReport
+        from amc_joor.state import get_engine
+
+        engine = get_engine()
+        key = customers.batch_key(context["run_id"], self.batch["name"])
+        job_row = customers.existing_job(engine, key) or {}
+        landed = set(job_row.get("landed") or [])
         records = staging.read_json(self.batch["path"])
-        report = customers.record_results(
-            engine, records, job, method=str(job_row["method"]), job_id=job_id,
-            submitted_at=customers.aware(job_row["submitted_at"]),
-        )
+        report = RunReport(customers.FLOW)
+        if landed:
+            report.count(customers.ENTITY, "created", len(landed))
+            report.note(f"batch {self.batch['name']} created by an earlier lost reply", sorted(landed))
+        if job is not None:
+            report.merge(customers.record_results(
+                engine, [r for r in records if r["key"] not in landed], job, method=str(job_row["method"]),
+                job_id=str(job_row["job_id"]), submitted_at=customers.aware(job_row["submitted_at"]),
+            ))
+            report.note(f"job {self.batch['name']}", job_row["job_id"])
         customers.mark_recorded(engine, key)
-        report.note(f"job {self.batch['name']}", job_id)
         report.log_summary()
         return staging.write_json(self.batch["report"], report.to_dict())
