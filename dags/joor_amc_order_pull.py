@@ -147,7 +147,7 @@ def joor_amc_order_pull():
         except (SettingsError, ValueError) as exc:  # only a settings/params change fixes it
             raise AirflowFailException(str(exc)) from None
         run_id = get_current_context()["run_id"]
-        return orders.step_fetch(JoorHook(), settings, scope, get_engine(), DAG_ID, run_id)
+        return orders.step_fetch(JoorHook(priority=True), settings, scope, get_engine(), DAG_ID, run_id)
 
     @task
     def plan_orders(fetched: dict) -> list[dict]:
@@ -183,7 +183,7 @@ def joor_amc_order_pull():
         run_id = get_current_context()["run_id"]
         scope = _scope()
         return orders.step_write_back(
-            JoorHook(), load_settings(), get_engine(), DAG_ID, run_id, fetched, [p for p in imported or [] if p],
+            JoorHook(priority=True), load_settings(), get_engine(), DAG_ID, run_id, fetched, [p for p in imported or [] if p],
             dry_run=scope.dry_run,
         )
 

@@ -54,8 +54,13 @@ IMPORTED = "imported"
 EXPORTED = "exported"
 FAILED = "failed"
 
-#: How long an order whose AMC create was ambiguous is only looked up, never re-created.
-UNCERTAIN_GRACE_SECONDS = float(os.environ.get("AMC_JOOR_ORDER_UNCERTAIN_GRACE_SECONDS", "900"))
+#: How long an order whose AMC create was ambiguous is only looked up, never re-created
+#: (env ``AMC_JOOR_ORDER_UNCERTAIN_GRACE_SECONDS``): a hung request may still commit meanwhile.
+UNCERTAIN_GRACE_SECONDS = 900.0
+
+
+def uncertain_grace_seconds() -> float:
+    return float(os.environ.get("AMC_JOOR_ORDER_UNCERTAIN_GRACE_SECONDS", UNCERTAIN_GRACE_SECONDS))
 #: JOOR's export_description is shown in its order page; keep reasons readable there.
 MAX_DESCRIPTION = 480
 
@@ -351,13 +356,16 @@ class Candidates:
 
 
 def _joor_list_orders(joor: Any, **filters: Any) -> Iterator[dict[str, Any]]:
-    for order in joor.iter_orders(priority=True, **filters):
-        yield _dump(order)
+    """JOOR v4 orders (never v2 sync=1) as plain dicts, without line items."""
+    for order in joor.iter_orders(with_line_items=False, **filters):
+        row = _dump(order)
+        row.pop("line_items", None)
+        yield row
 
 
 def _joor_line_items(joor: Any, order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {str(i): [] for i in order_ids}
-    for item in joor.iter_order_line_items(list(order_ids), priority=True):
+    for item in joor.get_line_items(list(order_ids)):
         row = _dump(item)
         out.setdefault(str(row.get("order_id")), []).append(row)
     return out
@@ -420,12 +428,9 @@ def fetch_candidates(joor: Any, settings: Any, scope: RunScope, engine: Engine) 
         filters["date_approved_start"] = lo
         if scope.approved_to is not None:
             filters["date_approved_end"] = scope.approved_to.date()
-    fetched: list[dict[str, Any]] = []
     if scope.mode == "pending":
-        for export_status in ("UNDEFINED", "FAILED"):
-            fetched.extend(_joor_list_orders(joor, export_status=[export_status], **filters))
-    else:
-        fetched.extend(_joor_list_orders(joor, **filters))
+        filters["export_status"] = ["UNDEFINED", "FAILED"]
+    fetched = list(_joor_list_orders(joor, **filters))
     ledger = ledger_load((om.text(o.get("id")) for o in fetched), engine)
     cands = triage(fetched, ledger, status=status, start=start, scope=scope)
     if scope.mode == "ids":
@@ -481,7 +486,7 @@ def pending_connection_codes(joor: Any, codes: Iterable[str], engine: Engine) ->
     unknown = [c for c in codes if c not in known_active]
     if not unknown:
         return set()
-    statuses = joor.connection_statuses(unknown, priority=True)  # code -> status | None (not connected)
+    statuses = _connection_statuses(joor, unknown)
     now = utcnow()
     with engine.begin() as conn:
         for code, st in statuses.items():
@@ -490,6 +495,27 @@ def pending_connection_codes(joor: Any, codes: Iterable[str], engine: Engine) ->
             conn.execute(t.delete().where(t.c.customer_code == code))
             conn.execute(t.insert().values(customer_code=code, status=str(st).lower(), checked_at=now))
     return {c for c, st in statuses.items() if st and str(st).lower() == "pending"}
+
+
+#: Up to this many unknown codes are read one by one (1 credit each); more -> one paged list read.
+CONNECTION_LOOKUP_ONE_BY_ONE = 5
+
+
+def _connection_statuses(joor: Any, codes: Sequence[str]) -> dict[str, str | None]:
+    """JOOR connection status (active | pending | None = no connection) per customer code."""
+    if len(codes) <= CONNECTION_LOOKUP_ONE_BY_ONE:
+        out: dict[str, str | None] = {}
+        for code in codes:
+            conn = joor.get_connection_by_code(code)
+            out[code] = (conn.status or "active") if conn is not None else None
+        return out
+    wanted = set(codes)
+    out = dict.fromkeys(codes)
+    for conn in joor.iter_connections():
+        code = om.text(conn.customer_code)
+        if code in wanted:
+            out[code] = conn.status or "active"
+    return out
 
 
 # --------------------------------------------------------------------------- AMC reads + planning
@@ -580,7 +606,7 @@ def import_order(
     engine: Engine,
     run_id: str,
     *,
-    grace_seconds: float = UNCERTAIN_GRACE_SECONDS,
+    grace_seconds: float | None = None,
     lookup_retry_delay: float = 1.0,
 ) -> ImportOutcome:
     """Import one planned order exactly once (see the module docstring for the sequence).
@@ -598,6 +624,7 @@ def import_order(
     if found is not None:
         ledger_imported(joor_id, found.order_id, engine)
         return ImportOutcome(joor_id, number, "existing", str(found.order_id))
+    grace_seconds = uncertain_grace_seconds() if grace_seconds is None else grace_seconds
     since = row.get("uncertain_since")
     if since is not None:
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
@@ -725,13 +752,14 @@ def write_back(
         batch = items[start : start + batch_size]
         try:
             res.calls += 1
-            reply = joor.bulk_update_orders(batch, priority=True)
+            results = joor.update_export_status(batch)
         except Exception as exc:  # noqa: BLE001 - keep going; the ledger keeps these 'imported'
             if not hasattr(exc, "kind"):
                 raise
             res.errors.append(f"export status of {len(batch)} order(s) not written: {exc}")
             continue
-        refused = _refused(reply)
+        refused = {batch[r.index]["id"]: (r.message or r.error_code or "refused")
+                   for r in results if not r.ok and 0 <= r.index < len(batch)}
         acked: list[str] = []
         for item in batch:
             jid = item["id"]
@@ -763,19 +791,6 @@ def _last_modified_now(joor: Any, joor_ids: Sequence[str], page: int = 200) -> d
         if not hasattr(exc, "kind"):
             raise
         log.warning("could not re-read JOOR last_modified after the write-back (%s); calibrating next run", exc)
-    return out
-
-
-def _refused(reply: Any) -> dict[str, str]:
-    """Per-item refusals in a bulk_update reply: id -> JOOR's message."""
-    out = {}
-    errors = reply.get("errors") if isinstance(reply, Mapping) else getattr(reply, "errors", None)
-    for e in errors or []:
-        e = _dump(e) if not isinstance(e, Mapping) else e
-        details = e.get("details") or {}
-        jid = om.text(e.get("id") or (details.get("id") if isinstance(details, Mapping) else ""))
-        if jid:
-            out[jid] = om.text(e.get("message")) or "refused"
     return out
 
 
@@ -927,9 +942,12 @@ def step_write_back(
     fetched = staging.read_json(fetch_manifest["path"]) if fetch_manifest else {}
     by_id = {o["joor_id"]: o for o in outcomes}
     for o in outcomes:
-        report.count(ENTITY, o["outcome"])
         if o["outcome"] in ("failed", "uncertain"):
-            report.fail(ENTITY, o["order_number"], o.get("reason") or "failed")
+            report.fail(ENTITY, o["order_number"], o.get("reason") or "failed")  # counts it as failed
+            if o["outcome"] == "uncertain":
+                report.count(ENTITY, "uncertain")
+        else:
+            report.count(ENTITY, o["outcome"])
     for s in fetched.get("skipped") or []:
         report.count(ENTITY, "skipped")
         if fetched.get("scope", {}).get("mode") == "ids":
