@@ -37,9 +37,16 @@ def main() -> None:
 
         sb.joor_admin.reset_stats()
         sb.amc_admin.reset_stats()
-        t0 = time.perf_counter()
-        result = run_dag_test(DAG_ID, {"mode": "initial"})
-        seconds = time.perf_counter() - t0
+        saved = os.dup(1)
+        os.dup2(2, 1)  # Airflow's task logs go to stderr: stdout carries only the JSON line
+        try:
+            t0 = time.perf_counter()
+            result = run_dag_test(DAG_ID, {"mode": "initial"})
+            seconds = time.perf_counter() - t0
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
         joor = sb.joor_admin.stats()
         amc = sb.amc_admin.stats()
         jobs = sb.joor_admin.get("/joor/bulk-jobs")["jobs"]
