@@ -797,3 +797,15 @@ def test_state_file_keeps_the_joor_side_across_a_restart(tmp_path) -> None:
         new_pid, _ = j.create_style("P-2", [("Black", "BLK")], ["S"])
         assert new_pid != pid  # id counters survived too
         j.close()
+
+
+def test_serve_cli_takes_joor_config_from_the_environment(monkeypatch) -> None:
+    from amc_joor_sandbox.testing import start_sandbox
+
+    monkeypatch.setenv("AMC_JOOR_SANDBOX_JOOR_CONFIG", '{"window_seconds": 3, "credits_per_window": 30}')
+    with start_sandbox("small", seed=1) as sb:
+        cfg = sb.joor_admin.config()
+        assert cfg["window_seconds"] == 3 and cfg["credits_per_window"] == 30
+        sb.joor_admin.config(credits_per_window=5)
+        sb.joor_admin.reset()
+        assert sb.joor_admin.config()["credits_per_window"] == 30  # reset returns to the start-up config
