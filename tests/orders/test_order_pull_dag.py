@@ -175,3 +175,31 @@ def test_joor_500_after_bulk_update_committed_still_ends_exported(run_dag, fresh
     assert result.task_states["write_back"] == "success"
     joor = check_consistent(fresh_sandbox, "APPROVED")
     assert sum(1 for o in joor.values() if o["export_status"] == "SUCCESS") >= 3
+
+
+@pytest.mark.chaos
+def test_amc_hang_past_timeout_never_duplicates(run_dag, fresh_sandbox, monkeypatch):
+    import json
+    import time
+
+    from amc_joor_sandbox.connections import amc_connection
+
+    conn = amc_connection(fresh_sandbox.amc_url)
+    conn["extra"]["timeout"] = 1  # the AMC hook gives up on a reply after 1 s
+    monkeypatch.setenv("AIRFLOW_CONN_AMC_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("AMC_JOOR_ORDER_UNCERTAIN_GRACE_SECONDS", "6")
+    fresh_sandbox.amc_admin.arm_fault("hang", method="POST", path="/api/json/orders", seconds=3)
+    first = run_dag(DAG_ID)
+    hung = [f for f in first.report["failures"] if "did not confirm" in f["reason"]]
+    assert len(hung) == 1, first.report["failures"]
+    number = hung[0]["key"]
+    assert joor_orders(fresh_sandbox)[number]["export_status"] == "FAILED"
+    second = run_dag(DAG_ID)  # within the grace period: looked up, never re-sent
+    assert amc_po_counts(fresh_sandbox)[number] <= 1
+    if amc_po_counts(fresh_sandbox)[number] == 0:
+        assert any(f["key"] == number and "earlier attempt" in f["reason"] for f in second.report["failures"])
+    time.sleep(6)
+    run_dag(DAG_ID)
+    assert amc_po_counts(fresh_sandbox)[number] == 1
+    assert joor_orders(fresh_sandbox)[number]["export_status"] == "SUCCESS"
+    check_consistent(fresh_sandbox, "APPROVED")

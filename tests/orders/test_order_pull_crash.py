@@ -1,0 +1,111 @@
+"""A real process kill (SIGKILL) in the middle of an order pull, then a re-run: zero lost, zero duplicated."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+RUNNER = Path(__file__).with_name("crash_runner.py")
+
+pytestmark = pytest.mark.chaos
+
+
+@pytest.fixture
+def pull_env(fresh_sandbox, tmp_path):
+    from amc_joor_sandbox.connections import connection_env
+
+    env = dict(os.environ)
+    env.update(connection_env(fresh_sandbox.amc_url, fresh_sandbox.joor_url))
+    env["AMC_JOOR_STATE_URL"] = f"sqlite:///{tmp_path / 'state.db'}"
+    env["AMC_JOOR_STAGING_ROOT"] = f"file://{tmp_path / 'staging'}"
+    env["AIRFLOW_VAR_AMC_JOOR_SETTINGS"] = json.dumps({"order_type": "Approved"})
+    env.pop("AMC_JOOR_TEST_CRASH_AT", None)
+    return fresh_sandbox, env, tmp_path
+
+
+def run_pull(env: dict, run_id: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(RUNNER), run_id], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def start_and_kill_at(env: dict, point: str, sentinel: Path, timeout: float = 60) -> int:
+    """Start a pull, wait until it reaches ``point``, SIGKILL it from here; returns its exit code."""
+    env = dict(env, AMC_JOOR_TEST_CRASH_AT=point, AMC_JOOR_TEST_CRASH_SENTINEL=str(sentinel),
+               AMC_JOOR_TEST_CRASH_WAIT="60")
+    proc = subprocess.Popen([sys.executable, str(RUNNER), "crashing"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while not sentinel.exists() or not sentinel.read_text().strip():
+            if proc.poll() is not None:
+                pytest.fail(f"the pull ended before reaching {point}: {proc.stdout.read()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the pull never reached {point}")
+            time.sleep(0.05)
+        pid = int(sentinel.read_text().strip())
+        assert pid == proc.pid
+        os.kill(pid, signal.SIGKILL)
+        return proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def joor_orders(sandbox) -> dict[str, dict]:
+    return {str(o["order_number"]): o for o in sandbox.joor_admin.get("/joor/orders", lines="0")["orders"]}
+
+
+def amc_counts(sandbox) -> Counter:
+    return Counter(o.get("customer_po") for o in sandbox.amc_admin.orders())
+
+
+def assert_converged(sandbox) -> None:
+    joor = joor_orders(sandbox)
+    counts = amc_counts(sandbox)
+    assert all(n == 1 for n in counts.values()), f"duplicated: {counts}"
+    for number, o in joor.items():
+        if counts[number]:
+            assert o["export_status"] == "SUCCESS", (number, o["export_status"])  # nothing lost
+        elif o["export_status"] == "SUCCESS":
+            pytest.fail(f"{number} SUCCESS on JOOR but not in AMC")
+
+
+def test_kill_between_amc_create_and_ledger_then_rerun(pull_env):
+    sandbox, env, tmp = pull_env
+    rc = start_and_kill_at(env, "after_amc_create", tmp / "sentinel")
+    assert rc == -signal.SIGKILL
+    created = amc_counts(sandbox)
+    assert sum(created.values()) == 1  # killed right after the first AMC create
+    (number,) = created
+    assert joor_orders(sandbox)[number]["export_status"] == "UNDEFINED"  # write-back never happened
+    done = run_pull(env, "rerun")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert_converged(sandbox)
+    assert amc_counts(sandbox)[number] == 1 and joor_orders(sandbox)[number]["export_status"] == "SUCCESS"
+
+
+def test_kill_after_all_imports_before_write_back_then_rerun(pull_env):
+    sandbox, env, tmp = pull_env
+    rc = start_and_kill_at(env, "before_write_back", tmp / "sentinel")
+    assert rc == -signal.SIGKILL
+    imported = amc_counts(sandbox)
+    assert len(imported) >= 3
+    assert all(joor_orders(sandbox)[n]["export_status"] == "UNDEFINED" for n in imported)
+    done = run_pull(env, "rerun")
+    assert done.returncode == 0, done.stderr[-3000:]
+    counts = json.loads(done.stdout.strip().splitlines()[-1])["order"]
+    assert "created" not in counts  # every order was found in AMC, none created twice
+    assert counts["export_success_written"] == len(imported)
+    assert_converged(sandbox)
+    assert amc_counts(sandbox) == imported
