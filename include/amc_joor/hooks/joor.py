@@ -56,6 +56,7 @@ reserved within the budget's ``max_wait``.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import threading
 import time
@@ -419,8 +420,13 @@ class JoorHook(HttpHook):
     # -- v4 token ------------------------------------------------------------------------------
 
     def _token_key(self) -> tuple[str, str, str]:
+        """Cache key: auth URL, client id, and a digest of user + secrets (a changed secret in the
+        connection must not reuse a token minted with the old one; the secrets never sit in it)."""
         cfg = self.config
-        return (cfg.auth_url, cfg.client_id, cfg.username)
+        digest = hashlib.sha256(
+            "\x00".join((cfg.client_id, cfg.client_secret, cfg.username, cfg.password)).encode()
+        ).hexdigest()
+        return (cfg.auth_url, cfg.client_id, digest)
 
     def access_token(self, force: bool = False) -> str:
         """A valid v4 Bearer token: cached per process, minted/renewed when near expiry."""
