@@ -102,7 +102,7 @@ def amc_joor_catalog_push():
         manifest = catalog.extract(AmcHook(), DAG_ID, ctx["run_id"])
         return manifest
 
-    @task(multiple_outputs=True)
+    @task
     def plan(extracted: dict) -> dict:
         """Map, hash and diff against state; stage the changed records in batches."""
         import logging
@@ -205,11 +205,16 @@ def amc_joor_catalog_push():
         run_id = get_current_context()["run_id"]
         return finalize_report(catalog.merge_reports(planned, DAG_ID, run_id, linesheets), DAG_ID, run_id)
 
+    @task
+    def units(planned: dict, stage: str) -> list[dict]:
+        """The stage's work units (Airflow maps only over a task's return value)."""
+        return planned[stage]
+
     planned = plan(extract())
-    products = push_products.expand(unit=planned["products"])
-    skus = push_skus.expand(unit=planned["skus"])
-    prices = push_prices.expand(unit=planned["prices"])
-    assets = push_assets.expand(unit=planned["assets"])
+    products = push_products.expand(unit=units.override(task_id="products_batches")(planned, "products"))
+    skus = push_skus.expand(unit=units.override(task_id="skus_batches")(planned, "skus"))
+    prices = push_prices.expand(unit=units.override(task_id="prices_batches")(planned, "prices"))
+    assets = push_assets.expand(unit=units.override(task_id="assets_batches")(planned, "assets"))
     linesheets = sync_linesheets(planned)
     products >> skus >> prices >> assets >> linesheets
     linesheets >> publish_catalog(planned["dry_run"])
