@@ -160,6 +160,16 @@ def test_length_error_is_per_customer_and_holds_the_watermark(run_dag, sb):
     assert state.get_watermark(customers.WATERMARK, eng) > bad_lmt
 
 
+def _try_number(run_id: str, task_id: str) -> int:
+    """The task's try number from Airflow's metadata DB (tests may read it; tasks never do)."""
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        ti = session.query(TaskInstance).filter_by(dag_id=DAG_ID, run_id=run_id, task_id=task_id).one()
+        return ti.try_number
+
+
 def _amc_rows(sb) -> list[dict]:
     import httpx
 
@@ -209,3 +219,49 @@ def test_data_services_wait_across_a_weekend(run_dag, sb, monkeypatch):
         row = conn.execute(customers.customer_pending.select().where(
             customers.customer_pending.c.customer_code == "N-0100")).mappings().one()
     assert row["status"] == "active" and row["breached_at"] is not None
+
+
+def test_job_wait_timeout_retries_and_resumes_the_same_job(run_dag, sb):
+    """The trigger gives up at its deadline; the retried task awaits the job it started, never a second one."""
+    sb.amc_admin.create_customer(customer_name="Retry Boutique", joor_customer_code="N-0200", currency_id="1",
+                                 price_group="Wholesale USD", city="Austin", country="US")
+    sb.joor_admin.config(job_step_seconds=3600)  # the job finishes only after its second read
+    result = run_dag(DAG_ID, {"customer_codes": "N-0200"},
+                     settings={"customer_job_poll_seconds": 0.2, "customer_job_timeout_minutes": 1e-6})
+    assert result.ok, result.task_states
+    assert _try_number(result.run_id, "push") == 2  # first wait timed out, the retry resumed it
+    jobs = bulk_jobs(sb)
+    assert len(jobs) == 1 and jobs[0]["status"] == "finished" and jobs[0]["reads"] >= 2
+    with engine(run_dag).connect() as conn:
+        (row,) = conn.execute(customers.customer_jobs.select()).mappings().all()
+    assert row["job_id"] == jobs[0]["job_id"] and row["status"] == "recorded"
+    assert joor_connections(sb)["N-0200"]["status"] == "pending"
+
+
+def test_failed_batch_reports_its_customers_and_holds_the_watermark(run_dag, sb):
+    assert run_dag(DAG_ID, {"mode": "initial"}, settings=FAST).ok
+    eng = engine(run_dag)
+    mark = state.get_watermark(customers.WATERMARK, eng)
+    sb.joor_admin.advance_clock(60)
+    sb.amc_admin.create_customer(customer_name="Unlucky Boutique", joor_customer_code="N-0300", currency_id="1",
+                                 price_group="Wholesale USD", city="Austin", country="US")
+    sb.joor_admin.advance_clock(60)
+    sb.amc_admin.edit_customer("2001", email="fine@bloom.example")
+    # every create is refused outright (a 400 is not retried by the hook); updates go through
+    sb.joor_admin.arm_fault("status", status=400, method="POST", path="/v2/bulk-connection", count=10)
+    result = run_dag(DAG_ID, {}, settings=FAST)
+    assert result.state == "failed"
+    assert result.task_states["push[0]"] == "success" or result.task_states["push[1]"] == "success"
+    assert "failed" in {result.task_states["push[0]"], result.task_states["push[1]"]}
+    (failure,) = result.report["failures"]
+    assert failure["key"] == "N-0300" and "did not complete" in failure["reason"]
+    assert joor_connections(sb)["C-0001"]["customer_contact_email"] == "fine@bloom.example"
+    new_lmt = next(c for c in _amc_rows(sb) if c["customer_id"] != "2001" and c["joor_customer_code"] == "N-0300")[
+        "last_modified_time"]
+    assert mark < state.get_watermark(customers.WATERMARK, eng) == new_lmt  # held at the unsent customer
+
+    sb.joor_admin.clear_faults()
+    again = run_dag(DAG_ID, {}, settings=FAST)
+    assert again.ok, again.task_states
+    assert again.report["counts"]["customer"]["created"] == 1
+    assert state.get_watermark(customers.WATERMARK, eng) > new_lmt
