@@ -62,9 +62,17 @@ comma-separated; ignores the watermark), `dry_run` (plan, stage the CSV and repo
 `advance_watermark` → `report` (fails, after all good work, when any customer failed);
 `check_sla` (fails on SLA breaches).
 
+**Which clock decides the SLA:** the integration's own, real UTC time — both the submission
+time (recorded when the job is started) and "now" at each check are read from one function
+(`customer_mapping.now_utc`), so they can never disagree. JOOR's data is not used: its
+connection records carry no reliable "submitted to Data Services" time. `AMC_JOOR_NOW`
+(ISO-8601) overrides that clock — for tests and demos only, moved together with the
+sandbox's `/_sandbox/clock`; never set it in production.
+
 **Operating:** fix a reported customer in AMC (its last-modified time moves) and the next run
 sends it. Clearing a `push` instance awaits the job it already started rather than starting
-another. `AMC_JOOR_NOW` (ISO time) overrides the SLA clock — for tests only.
+another; a create whose reply was lost is found on JOOR and not created twice. Customers that
+became pending outside this integration (e.g. Data Services' own upload) are not SLA-tracked.
 """
 
 

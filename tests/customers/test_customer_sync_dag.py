@@ -135,6 +135,19 @@ def test_duplicate_and_missing_codes_reported_neither_sent(run_dag, sb):
     assert "C-0002" not in state.load_synced("customer", engine(run_dag))
 
 
+def test_incremental_catches_a_duplicate_with_an_unchanged_customer(run_dag, sb):
+    assert run_dag(DAG_ID, {"mode": "initial"}, settings=FAST).ok
+    before = joor_connections(sb)
+    sb.joor_admin.advance_clock(60)
+    sb.amc_admin.edit_customer("2002", joor_customer_code="C-0001")  # 2001 (unchanged) holds C-0001
+    result = run_dag(DAG_ID, {}, settings=FAST)
+    assert result.state == "failed" and result.only_records_failed, result.task_states
+    # only the changed customer (and the one at the watermark itself: the filter is >=) was read
+    assert result.report["counts"]["customer"]["read"] <= 2
+    assert result.report["notes"]["duplicate_codes"] == {"C-0001": ["2001", "2002"]}
+    assert joor_connections(sb)["C-0001"] == before["C-0001"]
+
+
 def test_length_error_is_per_customer_and_holds_the_watermark(run_dag, sb):
     assert run_dag(DAG_ID, {"mode": "initial"}, settings=FAST).ok
     eng = engine(run_dag)

@@ -3,7 +3,7 @@
 Why a separate module: everything here is deterministic and I/O-free, so it is unit-tested
 without servers, and the I/O layer (:mod:`amc_joor.flows.customers`) stays a thin shell.
 
-Contract choices (see docs/customers.md):
+Contract choices (also in the DAG's doc_md):
 
 * The match key is JOOR's ``customer_code`` = the AMC customer's ``joor_customer_code``.
   Customers without one are skipped and counted; a code used by two AMC customers is
