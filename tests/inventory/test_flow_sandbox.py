@@ -177,3 +177,12 @@ def test_a_failed_batch_fails_only_its_items_and_is_retried_next_run(env):
     assert report.failures == [] and len(plan.delta.to_send) == 100 and plan.write_calls == 1
     amc = env.amc_stock()
     assert all(env.joor_stock()[k] == amc.get(k, 0) for k in env.on_joor)
+
+
+def test_stock_read_whole_table_or_server_filtered_gives_the_same_rows(env):
+    wh = inv.Warehouse("2", "East Coast DC")
+    s = IntegrationSettings()
+    scanned = inv.amc_warehouse_stock(env.amc, wh, "qty_open_sales", s, server_filter=False)
+    filtered = inv.amc_warehouse_stock(env.amc, wh, "qty_open_sales", s, server_filter=True)
+    assert len(scanned) == len(env.identity)
+    assert scanned.reset_index(drop=True).equals(filtered.reset_index(drop=True))

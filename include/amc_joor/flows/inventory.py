@@ -402,14 +402,24 @@ def load_acknowledged(engine: Engine) -> pd.DataFrame:
 # --- I/O: AMC --------------------------------------------------------------------------------
 
 
-def check_settings(amc: Any, settings: IntegrationSettings) -> tuple[Warehouse, str]:
+#: Up to this many AMC warehouses, ``/sku_warehouse`` is read whole and filtered here rather
+#: than with a server-side ``warehouse_id`` filter. Why: with offset (page-number) paging a
+#: filtered query is re-evaluated for every page — O(rows) per page — while an unfiltered
+#: scan is not. Measured on the large sandbox (2 warehouses, 150k SKUs, 1,000-row pages):
+#: filtered 39 s, whole table 5.6 s. With many warehouses the extra rows outweigh that.
+SCAN_ALL_UP_TO_WAREHOUSES = 4
+
+
+def check_settings(amc: Any, settings: IntegrationSettings) -> tuple[Warehouse, str, int]:
     """Validate the inventory settings against AMC before anything touches JOOR.
 
-    Returns the resolved AMC warehouse and the stock column; raises :class:`SettingsError`.
+    Returns the resolved AMC warehouse, the stock column and how many warehouses AMC has;
+    raises :class:`SettingsError`.
     """
     column = stock_column_for(settings.stock_field)
-    warehouse = resolve_warehouse(settings.amc_warehouse, amc_warehouses(amc))
-    return warehouse, column
+    warehouses = amc_warehouses(amc)
+    warehouse = resolve_warehouse(settings.amc_warehouse, warehouses)
+    return warehouse, column, len(warehouses)
 
 
 def amc_warehouses(amc: Any) -> list[dict[str, Any]]:
@@ -450,20 +460,31 @@ def amc_sku_identity(amc: Any, settings: IntegrationSettings) -> pd.DataFrame:
     return skus.rename(columns={"upc_display": "upc"})[["sku_id", "upc", "style_number", "color_code", "size"]]
 
 
-def amc_warehouse_stock(amc: Any, warehouse: Warehouse, stock_column: str, settings: IntegrationSettings) -> pd.DataFrame:
-    """``/sku_warehouse`` rows of one warehouse: ``sku_id`` and the stock column."""
+def amc_warehouse_stock(
+    amc: Any,
+    warehouse: Warehouse,
+    stock_column: str,
+    settings: IntegrationSettings,
+    *,
+    server_filter: bool = True,
+) -> pd.DataFrame:
+    """``/sku_warehouse`` rows of one warehouse: ``sku_id`` and the stock column.
+
+    ``server_filter=False`` reads every warehouse's rows and keeps this one's here (see
+    :data:`SCAN_ALL_UP_TO_WAREHOUSES`); either way the rows are re-checked client-side.
+    """
     import pandas as pd
 
     rows = amc.list_records(
         "sku_warehouse",
-        filters=[("warehouse_id", "=", warehouse.id)],
+        filters=[("warehouse_id", "=", warehouse.id)] if server_filter else [],
         fields=["sku_id", "warehouse_id", stock_column],
         page_size=settings.amc_page_size,
     )
-    frame = pd.DataFrame.from_records(rows)
+    frame = pd.DataFrame.from_records(rows, columns=["sku_id", "warehouse_id", stock_column])
     if frame.empty:
         return pd.DataFrame({"sku_id": pd.Series([], dtype=object), stock_column: pd.Series([], dtype=object)})
-    if stock_column not in frame.columns:
+    if frame[stock_column].isna().all():  # AMC did not send the column at all
         raise SettingsError(
             f"Setting stock_field={settings.stock_field!r} reads AMC column {stock_column!r}, which /sku_warehouse "
             f"did not return; valid values: {' | '.join(repr(k) for k in STOCK_FIELDS)}"
@@ -523,7 +544,7 @@ def plan_inventory(
 
     Settings are checked first (AMC warehouse, stock field), so bad settings fail here.
     """
-    warehouse, column = check_settings(amc, settings)
+    warehouse, column, n_warehouses = check_settings(amc, settings)
     on_joor = load_catalog_skus(engine)
     import pandas as pd
 
@@ -531,7 +552,9 @@ def plan_inventory(
         empty = current_stock(pd.DataFrame({"sku_id": [], column: []}), pd.DataFrame({"sku_id": []}), column)
         delta = plan_delta(empty, load_acknowledged(engine), settings.joor_warehouse_name)
     else:
-        stock = amc_warehouse_stock(amc, warehouse, column, settings)
+        stock = amc_warehouse_stock(
+            amc, warehouse, column, settings, server_filter=n_warehouses > SCAN_ALL_UP_TO_WAREHOUSES
+        )
         identity = amc_sku_identity(amc, settings)
         identity = identity[identity["sku_id"].isin(set(on_joor))]
         current = current_stock(stock, identity, column)
