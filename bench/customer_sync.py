@@ -43,13 +43,20 @@ def main() -> None:
             t0 = time.perf_counter()
             result = run_dag_test(DAG_ID, {"mode": "initial"})
             seconds = time.perf_counter() - t0
+            joor = sb.joor_admin.stats()
+            amc = sb.amc_admin.stats()
+            jobs = sb.joor_admin.get("/joor/bulk-jobs")["jobs"]
+            # the steady state: the next hourly run with nothing changed (checks the pending ones)
+            sb.joor_admin.reset_stats()
+            t1 = time.perf_counter()
+            noop = run_dag_test(DAG_ID, {})
+            noop_seconds = time.perf_counter() - t1
+            noop_joor = sb.joor_admin.stats()
+            noop_jobs = len(sb.joor_admin.get("/joor/bulk-jobs")["jobs"]) - len(jobs)
         finally:
             sys.stdout.flush()
             os.dup2(saved, 1)
             os.close(saved)
-        joor = sb.joor_admin.stats()
-        amc = sb.amc_admin.stats()
-        jobs = sb.joor_admin.get("/joor/bulk-jobs")["jobs"]
     counts = (result.report or {}).get("counts", {}).get("customer", {})
     figures = {
         "bench": "customer_sync",
@@ -65,6 +72,10 @@ def main() -> None:
         "failed": counts.get("failed", 0),
         "skipped_no_code": counts.get("skipped_no_code", 0),
         "responses_429": joor.get("responses_429"),
+        "noop_seconds": round(noop_seconds, 2),
+        "noop_joor_credits": noop_joor.get("credits_spent"),
+        "noop_jobs": noop_jobs,
+        "noop_state": noop.state,
         "run_state": result.state,
         "failed_tasks": result.failed_tasks(),
     }
