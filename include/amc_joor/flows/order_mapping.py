@@ -528,7 +528,7 @@ def plan_order(order: Row, lines: Iterable[Row], lookups: Lookups, ms: MappingSe
             not_found.append(_sku_not_found(line))
             continue
         if sku_row.get("active") not in (None, "") and not flag(sku_row.get("active")):
-            not_found.append(f"SKU {line_label(line)} (AMC sku {text(sku_row.get('sku_id'))}) is inactive in AMC; activate it")
+            not_found.append(f"SKU {line_label(line)} (AMC sku {text(sku_row.get('sku_id'))}) is inactive in AMC; activate it in AMC or remove the line in JOOR")
             continue
         sku = line.get("line_item_sku") or {}
         price = money(sku.get("wholesale_price") if sku.get("wholesale_price") is not None else line.get("price"))
