@@ -60,6 +60,12 @@ class IntegrationSettings(BaseModel):
         None, description="AMC warehouse id for imported orders; default: the customer's"
     )
     order_source: str = Field("JOOR", description="AMC order `source` value of imported orders")
+    order_required_fields: list[str] | None = Field(
+        None,
+        description="JOOR order fields an import requires (dotted for nested, e.g. billing_address.code); "
+        "default: JOOR's required-data list (customer code, payment/shipping method, billing/shipping "
+        "codes, warehouse, sales rep)",
+    )
     # Catalog
     default_currency_name: str = Field("USD", description="AMC default currency (ISO code) MSRP is kept in")
     image_sync: bool = True

@@ -192,3 +192,11 @@ def test_edited_after_export():
     assert not om.edited_after_export(order(), row)
     assert om.edited_after_export(order(last_modified="2026-03-03T08:00:00Z"), row)
     assert not om.edited_after_export(order(last_modified="2026-03-03T08:00:00Z"), {"state": "imported"})
+
+
+def test_required_fields_setting_narrows_the_list(lookups):
+    from amc_joor.settings import IntegrationSettings
+
+    ms = om.MappingSettings.from_settings(IntegrationSettings(order_required_fields=["order_number", "customer_code"]))
+    assert om.plan_order(order(sales_rep_code=None, warehouse=None), [line()], lookups, ms).ok
+    assert not om.plan_order(order(sales_rep_code=None), [line()], lookups, MS).ok
