@@ -94,3 +94,12 @@ def test_submit_batch_is_idempotent_per_batch(engine):
     again = customers.submit_batch(FakeJoor(), engine, "run1/create-0000", "POST", records)
     assert first["job_id"] == again["job_id"] == "job-1" and again["resumed"] and not first["resumed"]
     assert sent == [("POST", 1)]
+
+
+def test_rejected_update_forgets_what_we_believed(engine):
+    r = rec("C-9", "9", "2026-03-01T00:00:00Z")
+    state.record_synced("customer", [{"key": "C-9", "content_hash": "old"}], engine)
+    job = {"results": [{"customer_code": "C-9", "status": "fail", "message": "no connection with this customer_code"}]}
+    report = customers.record_results(engine, [r], job, method="PUT", job_id="j", submitted_at=SUBMITTED)
+    assert report.failed == 1 and "no connection" in report.failures[0].reason
+    assert "C-9" not in state.load_synced("customer", engine)  # next run looks it up again

@@ -314,6 +314,7 @@ def record_results(
     results = {str(i.get("customer_code") or ""): i for i in _result_items(job)}
     acked: list[dict[str, Any]] = []
     new_pending: list[dict[str, Any]] = []
+    rejected_updates: list[str] = []
     for rec in records:
         res = results.get(rec["key"])
         status = str((res or {}).get("status") or "").lower()
@@ -324,6 +325,8 @@ def record_results(
         if status not in ("pass", "ok", "success", "created", "updated", "pending", "active"):
             message = str(res.get("message") or res.get("error") or status or "rejected")
             report.fail(ENTITY, rec["key"], f"AMC customer {rec['customer_id']}: JOOR rejected it: {message}")
+            if method == "PUT":
+                rejected_updates.append(rec["key"])
             continue
         acked.append({"key": rec["key"], "content_hash": rec["content_hash"],
                       "joor_id": str(res.get("connection_id") or "") or None,
@@ -336,7 +339,17 @@ def record_results(
     if new_pending:
         add_pending(engine, new_pending, submitted_at, job_id)
     state.record_synced(ENTITY, acked, engine)
+    if rejected_updates:
+        # What we believed JOOR holds may be stale (e.g. removed on JOOR): the next run looks
+        # these codes up again instead of trusting the memory.
+        forget_synced(engine, rejected_updates)
     return report
+
+
+def forget_synced(engine: Engine, keys: list[str]) -> None:
+    t = state.synced_records
+    with engine.begin() as conn:
+        conn.execute(t.delete().where(t.c.entity == ENTITY, t.c.key.in_(keys)))
 
 
 def add_pending(engine: Engine, rows: list[dict[str, Any]], submitted_at: datetime, job_id: str) -> None:
