@@ -770,6 +770,16 @@ def batch_assets(entity: str, frame, bulk_max: int) -> list[tuple[str, Any]]:
     return [("upload", frame.iloc[idx]) for idx in pack_weighted(list(frame["key"]), weights, bulk_max)]
 
 
+def bulk_item_count(entity: str, frame) -> int:
+    """How many bulk items (request array entries) an entity's delta costs: rows, except for
+    asset sets, whose every image/swatch is one item."""
+    if frame is None or frame.empty:
+        return 0
+    if entity in (ASSET, COLOR_ASSET):
+        return sum(asset_weight(entity, json.loads(b)) for b in frame["body"])
+    return len(frame)
+
+
 def minimum_credits(counts: dict[str, int], bulk_max: int = 500, gets: int = 0) -> int:
     """The floor for a push: sum over entity of ceil(n / bulk_max) x 5, plus necessary GETs."""
     return sum(-(-n // bulk_max) * 5 for n in counts.values() if n) + gets
