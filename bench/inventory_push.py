@@ -65,13 +65,27 @@ def _push(engine, joor_url: str) -> dict:
     }
 
 
+def _emit(obj: dict, fd: int) -> None:
+    """Write the one JSON line to the real stdout (``fd``), whatever libraries printed meanwhile."""
+    os.write(fd, (json.dumps(obj) + "\n").encode())
+
+
+def _stdout_to_stderr() -> int:
+    """Send fd 1 to stderr (Airflow's masker/log lines), keep a dup of the real stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    return saved
+
+
 def measure(args: argparse.Namespace) -> None:
     """Child process: the measured delta push."""
     from amc_joor.state import get_engine
 
+    out = _stdout_to_stderr()
     result = _push(get_engine(args.state_url), args.joor_url)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    print(json.dumps(result))
+    _emit(result, out)
 
 
 def main() -> None:
@@ -83,6 +97,7 @@ def main() -> None:
     from amc_joor_sandbox.connections import connection_env
     from amc_joor_sandbox.testing import start_sandbox
 
+    out = _stdout_to_stderr()
     with tempfile.TemporaryDirectory(prefix="bench-inventory-") as tmp, start_sandbox("large", seed=1) as sb:
         os.environ.update(connection_env(sb.amc_url, sb.joor_url))
         state_url = f"sqlite:///{tmp}/state.db"
@@ -111,7 +126,7 @@ def main() -> None:
             raise SystemExit(child.returncode)
         result = json.loads(child.stdout.strip().splitlines()[-1])
         write_calls = sb.joor_admin.requests().get(BULK, 0) - calls_before
-        out = {
+        summary = {
             "bench": "inventory_push",
             "skus": result["skus"],
             "changed": result["changed"],
@@ -127,7 +142,7 @@ def main() -> None:
             "seed_seconds": round(t_seed, 1),
             "seeded_skus": seeded,
         }
-        print(json.dumps(out))
+        _emit(summary, out)
 
 
 if __name__ == "__main__":
