@@ -68,7 +68,9 @@ class CreditBudget:
     :param window_seconds: window length (JOOR: 300).
     :param reserve: credits only ``priority=True`` callers may use.
     :param max_wait: longest a single reservation may wait before :class:`BudgetTimeout`.
-    :param margin: seconds added after a window's end before reusing it (clock/latency slack).
+    :param margin: slack added to a window we open locally (until a response's headers tell the
+        server's own end): covers the time between our reservation and the request's arrival.
+    :param sync_margin: slack added to a window end derived from ``X-RateLimit-Reset``.
     :param engine: the state-store engine; default :func:`amc_joor.state.get_engine`.
     """
 
@@ -77,7 +79,8 @@ class CreditBudget:
     window_seconds: float = 300.0
     reserve: int = 30
     max_wait: float = 1800.0
-    margin: float = 0.05
+    margin: float = 0.25
+    sync_margin: float = 0.01
     engine: Engine | None = None
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     clock: Callable[[], float] = field(default=time.time, repr=False)
@@ -178,9 +181,9 @@ class CreditBudget:
                 self._count_wait()
             window_end = self.window_end()
             delay = (window_end - now) if window_end else 0.0
-            # Wake at the window's end (plus the margin), but re-check now and then: a sync from
-            # another process may move the end.
-            delay = min(max(delay, 0.0) + self.margin, 5.0)
+            # Wake right at the window's end (its slack is already in it), but re-check now and
+            # then: a sync from another process may move the end.
+            delay = min(max(delay, 0.0) + 0.002, 5.0)
             if now - start + delay > max_wait:
                 raise BudgetTimeout(
                     f"could not reserve {cost} JOOR credits within {max_wait:.0f}s "
@@ -193,6 +196,14 @@ class CreditBudget:
         assert self.engine is not None
         with self.engine.begin() as conn:
             conn.execute(t.update().where(t.c.account == self.account).values(waits_total=t.c.waits_total + 1))
+
+    def available(self, priority: bool = False) -> int:
+        """Credits a caller of this lane could reserve right now (advisory: another process may
+        take them first; :meth:`acquire` is what guarantees)."""
+        snap = self.snapshot()
+        end = snap.get("window_end")
+        used = 0 if end is None or end <= self.clock() else int(snap.get("used") or 0)
+        return max(0, self._cap(priority) - used)
 
     def window_end(self) -> float | None:
         t = joor_credit_budget
@@ -237,7 +248,7 @@ class CreditBudget:
         received = received_at if received_at is not None else self.clock()
         sent = sent_at if sent_at is not None else received
         resolution = 1.0 if float(reset_in).is_integer() else 0.001
-        hi = received + reset_in + self.margin
+        hi = received + reset_in + self.sync_margin
         lo = sent + reset_in - resolution
         server_used = max(0, (server_limit or self.limit) - remaining)
         if server_limit and server_limit != self.limit:
@@ -262,7 +273,7 @@ class CreditBudget:
     def exhausted(self, retry_after: float) -> None:
         """A 429 arrived: nobody (priority included) sends again before ``retry_after`` elapses."""
         now = self.clock()
-        end = now + max(retry_after, 0.0) + self.margin
+        end = now + max(retry_after, 0.0) + self.sync_margin
         t = joor_credit_budget
         assert self.engine is not None
         with self.engine.begin() as conn:
