@@ -186,3 +186,15 @@ def test_stock_read_whole_table_or_server_filtered_gives_the_same_rows(env):
     filtered = inv.amc_warehouse_stock(env.amc, wh, "qty_open_sales", s, server_filter=True)
     assert len(scanned) == len(env.identity)
     assert scanned.reset_index(drop=True).equals(filtered.reset_index(drop=True))
+
+
+def test_sku_recreated_on_joor_by_the_catalog_push_is_resent(env):
+    from amc_joor.state import record_synced
+
+    env.run()
+    sku = env.on_joor[7]
+    old = load_synced(inv.CATALOG_SKU_ENTITY, env.engine)[sku]
+    record_synced(inv.CATALOG_SKU_ENTITY, [{"key": sku, "content_hash": old["content_hash"], "joor_id": "NEW-ID"}],
+                  engine=env.engine)
+    plan, _ = env.run()
+    assert plan.delta.to_send["sku_id"].tolist() == [sku]

@@ -136,3 +136,15 @@ def test_split_batches_respects_limit():
     frame = pd.DataFrame({"a": range(2500)})
     sizes = [len(b) for b in inv.split_batches(frame, 1000)]
     assert sizes == [1000, 1000, 500] and inv.batch_count(2500, 1000) == 3 and inv.batch_count(0, 1000) == 0
+
+
+def test_item_outcomes_from_hook_results_by_index():
+    class R:
+        def __init__(self, index, ok, message=None, status="pass"):
+            self.index, self.ok, self.message, self.status = index, ok, message, status
+
+    items = [{"upc": "1"}, {"upc": "2"}, {"upc": "3"}]
+    got = inv.item_outcomes(items, [R(0, True), R(2, False, "unknown SKU", "fail")])
+    assert got == [(True, "pass"), (False, "JOOR did not report on this item"), (False, "unknown SKU")]
+    raw = inv.item_outcomes(items[:1], [{"sku": "1", "status": "pass", "message": ""}])
+    assert raw == [(True, "pass")]

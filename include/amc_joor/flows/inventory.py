@@ -131,7 +131,8 @@ def current_stock(
     ``stock_rows``: AMC ``/sku_warehouse`` rows of the configured warehouse (``sku_id`` and the
     stock column). ``skus``: the SKUs to consider — the catalog-synced ones — with ``sku_id``,
     ``upc``, ``style_number``, ``color_code``, ``size`` (missing identity columns are ''.)
-    Returns one row per SKU: ``sku_id, qty, upc, style_number, color_code, size``.
+    Returns one row per SKU: ``sku_id, qty, upc, style_number, color_code, size, joor_sku_id``
+    (``joor_sku_id``: the catalog's JOOR SKU id when ``skus`` carries it, else '').
     """
     import pandas as pd
 
@@ -149,12 +150,12 @@ def current_stock(
     # One warehouse should give one row per SKU; if AMC repeats one, its rows add up.
     stock = stock.groupby("sku_id", as_index=False, sort=False)["qty"].sum()
     out = pd.DataFrame({"sku_id": _text(skus["sku_id"])})
-    for col in ("upc", "style_number", "color_code", "size"):
+    for col in ("upc", "style_number", "color_code", "size", "joor_sku_id"):
         out[col] = _text(skus[col]) if col in skus.columns else ""
     out = out.drop_duplicates("sku_id", keep="last")
     out = out.merge(stock, on="sku_id", how="left")
     out["qty"] = out["qty"].fillna(0).astype("int64")
-    return out[["sku_id", "qty", "upc", "style_number", "color_code", "size"]].reset_index(drop=True)
+    return out[["sku_id", "qty", "upc", "style_number", "color_code", "size", "joor_sku_id"]].reset_index(drop=True)
 
 
 def joor_keys(frame: pd.DataFrame) -> pd.Series:
@@ -175,14 +176,17 @@ def joor_keys(frame: pd.DataFrame) -> pd.Series:
 
 
 def content_hashes(frame: pd.DataFrame, joor_warehouse: str) -> pd.Series:
-    """Hash of what JOOR would hold for a SKU: warehouse, key and quantity.
+    """Hash of what JOOR would hold for a SKU: warehouse, key, quantity and the JOOR SKU id.
 
-    A change to any of them (a new quantity, a new UPC, a different JOOR warehouse setting)
-    makes the SKU differ from its acknowledged state and so gets it sent.
+    A change to any of them (a new quantity, a new UPC, a different JOOR warehouse setting, a
+    SKU the catalog push re-created on JOOR under a new id) makes the SKU differ from its
+    acknowledged state and so gets it sent.
     """
     import pandas as pd
 
     text = joor_warehouse + "\x1f" + frame["joor_key"].astype(str) + "\x1f" + frame["qty"].astype(str)
+    if "joor_sku_id" in frame.columns:
+        text = text + "\x1f" + frame["joor_sku_id"].astype(str)
     return pd.Series(
         [hashlib.sha1(t.encode()).hexdigest() for t in text.tolist()], index=frame.index, dtype=object
     )
@@ -388,10 +392,12 @@ def _entity_frame(entity: str, columns: Sequence[str], engine: Engine) -> pd.Dat
     return pd.DataFrame(rows, columns=list(columns)).astype({c: object for c in columns})
 
 
-def load_catalog_skus(engine: Engine) -> pd.Series:
-    """AMC sku_ids the catalog push has put on JOOR (its acknowledged ``sku`` records)."""
-    frame = _entity_frame(CATALOG_SKU_ENTITY, ["key"], engine)
-    return frame["key"].astype(str)
+def load_catalog_skus(engine: Engine) -> pd.DataFrame:
+    """``sku_id, joor_sku_id`` of the SKUs the catalog push has put on JOOR (its ``sku`` state)."""
+    frame = _entity_frame(CATALOG_SKU_ENTITY, ["key", "joor_id"], engine)
+    return frame.rename(columns={"key": "sku_id", "joor_id": "joor_sku_id"}).astype(
+        {"sku_id": str}
+    ).drop_duplicates("sku_id")
 
 
 def load_acknowledged(engine: Engine) -> pd.DataFrame:
@@ -556,7 +562,7 @@ def plan_inventory(
             amc, warehouse, column, settings, server_filter=n_warehouses > SCAN_ALL_UP_TO_WAREHOUSES
         )
         identity = amc_sku_identity(amc, settings)
-        identity = identity[identity["sku_id"].isin(set(on_joor))]
+        identity = identity.merge(on_joor, on="sku_id", how="inner")
         current = current_stock(stock, identity, column)
         delta = plan_delta(
             current,
@@ -570,7 +576,7 @@ def plan_inventory(
         joor_warehouse=settings.joor_warehouse_name,
         stock_column=column,
         delta=delta,
-        synced_skus=int(on_joor.nunique()),
+        synced_skus=len(on_joor),
         batch_size=settings.joor_v2_bulk_max,
     )
 
