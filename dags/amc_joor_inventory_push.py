@@ -145,7 +145,9 @@ def amc_joor_inventory_push():
         ctx = get_current_context()
         ctx["batch_label"] = f"batch {batch['index']} ({batch['count']} SKUs)"
         frame = staging.read_parquet(batch["path"])
-        report = inventory.push_batch(JoorHook(), frame, batch["joor_warehouse"], engine=get_engine())
+        report = inventory.push_batch(
+            JoorHook(), frame, batch["joor_warehouse"], engine=get_engine(), run_id=ctx["run_id"]
+        )
         report.log_summary()
         url = staging.stage_path(DAG_ID, ctx["run_id"], "push", f"batch-{batch['index']:04d}.report.json")
         return staging.write_json(url, report.to_dict())

@@ -198,3 +198,19 @@ def test_sku_recreated_on_joor_by_the_catalog_push_is_resent(env):
                   engine=env.engine)
     plan, _ = env.run()
     assert plan.delta.to_send["sku_id"].tolist() == [sku]
+
+
+def test_a_refused_joor_warehouse_stops_the_runs_later_batches(env):
+    settings = IntegrationSettings(joor_warehouse_name="Nowhere DC", joor_v2_bulk_max=100)
+    plan = inv.plan_inventory(env.amc, settings, engine=env.engine)
+    calls = env.bulk_calls()
+    report = RunReport(inv.FLOW)
+    for batch in inv.split_batches(plan.delta.to_send, plan.batch_size):
+        report.merge(inv.push_batch(env.joor, batch, plan.joor_warehouse, engine=env.engine, run_id="run-1"))
+    assert env.bulk_calls() == calls + 1, "after JOOR refused the warehouse, the run stops sending"
+    assert report.failed == len(env.on_joor)
+    assert "not sent" in report.failures[-1].reason and "joor_warehouse_name" in report.failures[-1].reason
+    # a new run tries again (JOOR may have been fixed meanwhile)
+    batch = inv.split_batches(plan.delta.to_send, plan.batch_size)[0]
+    inv.push_batch(env.joor, batch, plan.joor_warehouse, engine=env.engine, run_id="run-2")
+    assert env.bulk_calls() == calls + 2

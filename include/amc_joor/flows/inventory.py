@@ -591,19 +591,47 @@ def plan_inventory(
 # --- I/O: JOOR -------------------------------------------------------------------------------
 
 
-def push_batch(joor: Any, batch: pd.DataFrame, joor_warehouse: str, *, engine: Engine) -> RunReport:
+#: Watermark naming the run (and JOOR warehouse) in which JOOR rejected the warehouse itself.
+REJECTED_WAREHOUSE_MARK = "inventory_rejected_joor_warehouse"
+
+
+def warehouse_rejected(results: Sequence[tuple[bool, str]]) -> bool:
+    """Did JOOR refuse every item of a call because of the warehouse (a settings problem)?"""
+    return bool(results) and all(not ok and "warehouse" in msg.lower() for ok, msg in results)
+
+
+def push_batch(
+    joor: Any, batch: pd.DataFrame, joor_warehouse: str, *, engine: Engine, run_id: str | None = None
+) -> RunReport:
     """Send one batch (<= the v2 bulk limit) without overwrite; record state for passed items.
 
     A batch-level API failure (after the hook's own retries) fails every item in it with the
     reason — the other batches still go, and the next run retries these (state did not move).
+
+    With ``run_id``: once JOOR has refused a whole batch for its warehouse in this run, the
+    run's later batches are not sent (their items fail with the same fix-the-setting reason):
+    a wrong ``joor_warehouse_name`` on a full push would otherwise spend 150 writes — 2.5
+    credit windows the order pull needs — on calls JOOR will refuse. The next run tries again.
     """
     from amc_joor.reporting import RunReport
-    from amc_joor.state import record_synced
+    from amc_joor.state import get_watermark, record_synced, set_watermark
 
     report = RunReport(FLOW)
     if batch.empty:
         return report
     items = inventory_items(batch, joor_warehouse)
+    mark = f"{run_id}\x1f{joor_warehouse}" if run_id else None
+    if mark and get_watermark(REJECTED_WAREHOUSE_MARK, engine) == mark:
+        for item, sku_id in zip(items, batch["sku_id"], strict=True):
+            report.fail(
+                REPORT_ENTITY,
+                str(sku_id),
+                f"{item_label(item)}: not sent — JOOR refused warehouse {joor_warehouse!r} for a whole earlier "
+                f"batch of this run; check setting joor_warehouse_name matches a warehouse in JOOR's order "
+                f"settings; retried next run",
+            )
+        report.count(CALLS_ENTITY, "skipped")
+        return report
     try:
         answers = joor.bulk_inventory(items)  # the hook never sends overwrite
     except Exception as exc:  # the hook's ApiError: one batch fails, the others still go
@@ -619,6 +647,8 @@ def push_batch(joor: Any, batch: pd.DataFrame, joor_warehouse: str, *, engine: E
     records = acknowledged_records(batch, results, joor_warehouse)
     record_synced(INVENTORY_ENTITY, records, engine=engine)
     report.count(REPORT_ENTITY, "updated", len(records))
+    if mark and warehouse_rejected(results):
+        set_watermark(REJECTED_WAREHOUSE_MARK, mark, engine)
     for (ok, msg), item, sku_id in zip(results, items, batch["sku_id"], strict=True):
         if not ok:
             report.fail(REPORT_ENTITY, str(sku_id), failure_reason(item, msg, joor_warehouse))
