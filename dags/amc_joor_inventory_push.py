@@ -46,8 +46,10 @@ fails the run, after all good items were sent, when any item failed).
 
 **Operating:** a failed item stays "not acknowledged" and is re-sent next run; fix the reason
 shown (e.g. a JOOR warehouse name JOOR does not know, a SKU without UPC) and wait, or trigger by
-hand. Clearing a `push` instance re-sends only that batch (setting an absolute quantity twice is
-harmless).
+hand. When JOOR refuses the warehouse for a whole batch, the run's remaining batches are not
+sent (no credits burnt on calls JOOR will refuse). Clearing a `push` instance re-sends only that
+batch (setting an absolute quantity twice is harmless). Only SKUs the catalog push has put on
+JOOR are sent: run `amc_joor_catalog_push` first (its success triggers this DAG).
 """
 
 
