@@ -84,14 +84,24 @@ def load_state_frame(entity: str, engine: sa.Engine | None = None, with_detail: 
     import pandas as pd
 
     engine = engine or get_engine()
-    t = synced_records
-    cols = [t.c.key, t.c.content_hash, t.c.joor_id] + ([t.c.detail] if with_detail else [])
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(*cols).where(t.c.entity == entity)).all()
     names = ["key", "content_hash", "joor_id"] + (["detail"] if with_detail else [])
+    mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    # raw DB-API rows: 600k price rows as SQLAlchemy Row objects cost seconds and hundreds of MB
+    sql = f'SELECT "key", content_hash, joor_id{", detail" if with_detail else ""} FROM synced_records WHERE entity = {mark}'
+    with engine.connect() as conn:
+        cur = conn.connection.dbapi_connection.cursor()
+        try:
+            cur.execute(sql, (entity,))
+            rows = cur.fetchall()
+        finally:
+            cur.close()
     if not rows:
         return pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
-    return pd.DataFrame([tuple(r) for r in rows], columns=names, dtype=object)
+    frame = pd.DataFrame.from_records(rows, columns=names)
+    frame = frame.astype(object)
+    if with_detail:  # JSON column read raw: decode it the way SQLAlchemy would have
+        frame["detail"] = [json.loads(d) if isinstance(d, str) else d for d in frame["detail"]]
+    return frame
 
 
 def load_state(engine: sa.Engine | None = None) -> dict[str, Any]:

@@ -72,33 +72,35 @@ def content_hash(obj: Any) -> str:
     return hashlib.sha256(canonical_json(obj).encode("ascii")).hexdigest()
 
 
-def blank(value: Any) -> bool:
-    """True for None, NaN/NA and whitespace-only strings (AMC sends "" for unset fields)."""
-    if value is None:
-        return True
-    if isinstance(value, float) and value != value:  # NaN
-        return True
-    try:
-        import pandas as pd
-
-        if value is pd.NA:
-            return True
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pass
-    return not str(value).strip()
-
-
 def text(value: Any) -> str:
-    """A stripped string, '' for blanks."""
-    return "" if blank(value) else str(value).strip()
+    """A stripped string; '' for None, NaN/NA and whitespace (AMC sends "" for unset fields).
+
+    Called millions of times on large catalogs: the common case (a str) returns first.
+    """
+    if isinstance(value, str):
+        return value.strip()
+    if value is None or (isinstance(value, float) and value != value) or type(value).__name__ == "NAType":
+        return ""
+    return str(value).strip()
+
+
+def blank(value: Any) -> bool:
+    """True for None, NaN/NA and whitespace-only strings."""
+    return not text(value)
 
 
 def first_nonblank(*values: Any) -> str:
     """The first non-blank value, stripped; '' when all are blank."""
     for v in values:
-        if not blank(v):
-            return str(v).strip()
+        t = text(v)
+        if t:
+            return t
     return ""
+
+
+def norm_column(series) -> Any:
+    """A column as stripped Python strings ('' for missing), vectorised."""
+    return series.astype(object).where(series.notna(), "").astype(str).str.strip().astype(object)
 
 
 def season_slug(season: str) -> str:
@@ -181,6 +183,11 @@ def map_product(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def sku_hash(style: str, sku_id: str, color: str, color_code: str, size: str, upc: str) -> str:
+    """The SKU's content hash over exactly the AMC fields its JOOR body is built from."""
+    return content_hash([style, sku_id, color, color_code, size, upc])
+
+
 def map_sku(row: dict[str, Any]) -> dict[str, Any]:
     """The JOOR SKU body (AMC side; ``product_id`` is resolved from state at push time)."""
     upc = text(row.get("upc_display"))
@@ -234,13 +241,21 @@ def image_set(product_images: Any, colorways: Sequence[dict[str, Any]], base_url
         u = text(v)
         return base_url.rstrip("/") + u if u.startswith("/") and base_url else u
 
-    style_level = [url(i.get("img")) for i in imgs if isinstance(i, dict) and not text(i.get("colorway"))
-                   and text(i.get("is_swatch")) != "1" and text(i.get("img"))]
+    style_level: list[str] = []
+    tagged_by_color: dict[str, list[dict]] = {}
+    for i in imgs:
+        if not isinstance(i, dict) or not text(i.get("img")):
+            continue
+        color = text(i.get("colorway"))
+        if color:
+            tagged_by_color.setdefault(color, []).append(i)
+        elif text(i.get("is_swatch")) != "1":
+            style_level.append(url(i.get("img")))
     colors: list[dict[str, str]] = []
     for cw in colorways:
         color = text(cw.get("attribute_2"))
         own = [i for i in parse_json_list(cw.get("images")) if isinstance(i, dict) and text(i.get("img"))]
-        tagged = [i for i in imgs if isinstance(i, dict) and text(i.get("colorway")) == color and text(i.get("img"))]
+        tagged = tagged_by_color.get(color, [])
         pics = [i for i in own if text(i.get("is_swatch")) != "1"] or \
                [i for i in tagged if text(i.get("is_swatch")) != "1"]
         swatches = [i for i in own if text(i.get("is_swatch")) == "1"] or \
@@ -422,9 +437,12 @@ def _delta(frame, state, entity: str, full: bool):
     known = merged["joor_id"].notna() & (merged["joor_id"].astype(object) != "")
     same = merged["content_hash"].astype(object) == merged["hash"].astype(object)
     changed = ~(same & known) if not full else pd.Series(True, index=merged.index)
+    import numpy as np
+
     out = merged.loc[changed].copy()
-    out["action"] = ["update" if k else "create" for k in known.loc[changed]]
-    out["joor_id"] = [j if k else None for j, k in zip(out["joor_id"], known.loc[changed], strict=True)]
+    k = known.loc[changed].to_numpy(dtype=bool)
+    out["action"] = np.where(k, "update", "create").astype(object)
+    out["joor_id"] = np.where(k, out["joor_id"].to_numpy(dtype=object), None)
     out = out.drop(columns=["content_hash"])
     return out, int((~changed).sum())
 
@@ -455,7 +473,7 @@ def plan_catalog(
     # ---- selection: styles flagged SYNC; within them colorways/SKUs flagged SYNC ----
     prods = products.copy()
     for col in ("product_id", "style_number", "joor_sync", "season"):
-        prods[col] = prods[col].astype(object).map(text)
+        prods[col] = norm_column(prods[col])
     flagged = prods[prods["joor_sync"] == "1"]
     if wanted:
         missing = sorted(wanted - set(flagged["style_number"]))
@@ -470,14 +488,14 @@ def plan_catalog(
     if "color_code" not in cws.columns:
         cws["color_code"] = ""
     for col in ("id", "product_id", "attribute_2", "joor_sync", "color_code"):
-        cws[col] = cws[col].astype(object).map(text)
+        cws[col] = norm_column(cws[col])
     sel_cws = cws[(cws["joor_sync"] == "1") & cws["product_id"].isin(selected["product_id"])]
 
     sk = skus.copy()
     for col in ("sku_id", "product_id", "attr_2", "upc_display"):
-        sk[col] = sk[col].astype(object).map(text)
+        sk[col] = norm_column(sk[col])
     if "joor_sync" in sk.columns:
-        sk["joor_sync"] = sk["joor_sync"].astype(object).map(text)
+        sk["joor_sync"] = norm_column(sk["joor_sync"])
         sk = sk[sk["joor_sync"] != "0"]
     sel_skus = sk.merge(
         sel_cws[["product_id", "attribute_2", "color_code"]].rename(columns={"attribute_2": "attr_2"}),
@@ -508,24 +526,25 @@ def plan_catalog(
 
     # ---- SKUs ----
     sel_skus = sel_skus[sel_skus["style"].isin(good)]
-    s_keys, s_hash, s_body, s_parent = [], [], [], []
-    cols = ["sku_id", "attr_2", "size", "upc_display", "color_code", "style"]
-    for sku_id, color, size, upc, code, style in zip(*(sel_skus[c].tolist() for c in cols), strict=True):
-        row = {"sku_id": sku_id, "attr_2": color, "size": size, "upc_display": upc, "color_code": code}
-        reason = sku_failure(row)
-        if reason:
-            plan.failures.append(PlanFailure(SKU, sku_id, f"style {style}: {reason}"))
-            continue
-        body = map_sku(row)
-        s_keys.append(sku_id)
-        s_hash.append(content_hash([style, body]))
-        s_body.append(canonical_json(body))
-        s_parent.append(style)
-    sframe = pd.DataFrame({"key": s_keys, "hash": s_hash, "parent": s_parent, "body": s_body,
-                           "detail": [None] * len(s_keys)}, dtype=object)
-    plan.items[SKU], plan.unchanged[SKU] = _delta(sframe, state.get(SKU), SKU, full)
+    for col in ("size", "color_code"):
+        sel_skus[col] = norm_column(sel_skus[col])
+    bad = (sel_skus["attr_2"] == "") | (sel_skus["size"] == "")
+    for row in sel_skus[bad].to_dict("records"):
+        plan.failures.append(PlanFailure(SKU, row["sku_id"], f"style {row['style']}: {sku_failure(row)}"))
+    ok = sel_skus[~bad]
+    cols = [ok[c].tolist() for c in ("style", "sku_id", "attr_2", "color_code", "size", "upc_display")]
+    s_hash = [sku_hash(*fields) for fields in zip(*cols, strict=True)]
+    sframe = pd.DataFrame({"key": cols[1], "hash": s_hash, "parent": cols[0]}, dtype=object)
+    sframe["_row"] = range(len(sframe))
+    changed, plan.unchanged[SKU] = _delta(sframe, state.get(SKU), SKU, full)
+    # bodies only for what is sent: a no-op run on 150k SKUs builds none
+    idx = changed["_row"].tolist()
+    changed["body"] = [canonical_json(map_sku({"sku_id": cols[1][i], "attr_2": cols[2][i], "color_code": cols[3][i],
+                                               "size": cols[4][i], "upc_display": cols[5][i]})) for i in idx]
+    changed["detail"] = None
+    plan.items[SKU] = changed.drop(columns=["_row"])
     plan.selected[SKU] = len(sframe)
-    sku_style = pd.DataFrame({"sku": s_keys, "style": s_parent}, dtype=object)
+    sku_style = pd.DataFrame({"sku": cols[1], "style": cols[0]}, dtype=object)
 
     # ---- prices: per style x group once, broadcast to the style's SKUs ----
     plan.items[PRICE], plan.unchanged[PRICE], plan.selected[PRICE] = _plan_prices(
