@@ -188,21 +188,21 @@ def joor_amc_order_pull():
         )
 
     @task(trigger_rule="all_done")
-    def report(fetched: dict | None, written: dict | None) -> dict:
-        """Run summary + failures.csv; fails the run (after all good work) when any order failed."""
+    def report(fetched: dict | None, batches: list[dict] | None, written: dict | None) -> dict:
+        """Run summary + failures.csv; fails the run (after all good work) when any order or step failed."""
         from amc_joor.flows import orders
         from amc_joor.reporting import finalize_report
         from amc_joor.state import get_engine
 
         run_id = get_current_context()["run_id"]
-        merged = orders.step_report(get_engine(), DAG_ID, run_id, fetched, written)
+        merged = orders.step_report(get_engine(), DAG_ID, run_id, fetched, written, batches)
         return finalize_report(merged, DAG_ID, run_id)
 
     fetched = fetch_candidates()
     batches = plan_orders(fetched)
     imported = import_orders.expand(batch=batches)
     written = write_back(fetched, imported)
-    report(fetched, written)
+    report(fetched, batches, written)
 
 
 joor_amc_order_pull_dag = joor_amc_order_pull()

@@ -6,6 +6,7 @@ duplicates are counted in AMC per JOOR order number through the sandbox's inspec
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -123,6 +124,7 @@ def test_order_edited_after_export_is_reported_once_and_not_reimported(run_dag, 
     run_dag(DAG_ID)
     joor = joor_orders(fresh_sandbox)
     number, order = next((n, o) for n, o in joor.items() if o["export_status"] == "SUCCESS")
+    time.sleep(1.1)  # JOOR stamps last_modified to the second: an edit in the write-back's second is invisible
     fresh_sandbox.joor_admin.post(f"/joor/orders/{order['id']}/edit", {"fields": {"comments": "add 6 more please"}})
     second = run_dag(DAG_ID)
     edited = [f for f in second.report["failures"] if f["key"] == number]
@@ -180,7 +182,6 @@ def test_joor_500_after_bulk_update_committed_still_ends_exported(run_dag, fresh
 @pytest.mark.chaos
 def test_amc_hang_past_timeout_never_duplicates(run_dag, fresh_sandbox, monkeypatch):
     import json
-    import time
 
     from amc_joor_sandbox.connections import amc_connection
 
@@ -203,3 +204,21 @@ def test_amc_hang_past_timeout_never_duplicates(run_dag, fresh_sandbox, monkeypa
     assert amc_po_counts(fresh_sandbox)[number] == 1
     assert joor_orders(fresh_sandbox)[number]["export_status"] == "SUCCESS"
     check_consistent(fresh_sandbox, "APPROVED")
+
+
+@pytest.mark.chaos
+def test_amc_outage_fails_the_import_loses_nothing_and_the_next_run_recovers(run_dag, fresh_sandbox, monkeypatch):
+    monkeypatch.setenv("AMC_JOOR_RETRIES", "0")  # no Airflow task retries: see the failed run itself
+    fresh_sandbox.amc_admin.arm_fault("status", status=500, method="GET", path="/api/json/orders", count=1000)
+    down = run_dag(DAG_ID)
+    assert down.state == "failed"
+    assert down.task_states["import_orders[0]"] == "failed"
+    assert down.task_states["write_back"] == "success" and down.task_states["report"] == "failed"
+    assert any(f["entity"] == "run" and "import_orders" in f["key"] for f in down.report["failures"])
+    assert not fresh_sandbox.amc_admin.orders()
+    assert all(o["export_status"] != "SUCCESS" for o in joor_orders(fresh_sandbox).values())
+    fresh_sandbox.amc_admin.clear_faults()
+    up = run_dag(DAG_ID)
+    assert up.task_states["import_orders[0]"] == "success"
+    joor = check_consistent(fresh_sandbox, "APPROVED")
+    assert sum(1 for o in joor.values() if o["export_status"] == "SUCCESS") >= 3

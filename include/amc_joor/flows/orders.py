@@ -958,7 +958,7 @@ def step_write_back(
         report.note("dry_run", "nothing was written to AMC or JOOR")
         url = staging.stage_path(dag_id, run_id, "write_back", "report.json")
         staging.write_json(url, report.to_dict())
-        return {"report": url, "success": 0, "failed": 0}
+        return {"report": url, "success": 0, "failed": 0, "imports_received": len(import_paths or [])}
 
     imported = ledger_rows(engine, IMPORTED)
     successes = []
@@ -988,20 +988,40 @@ def step_write_back(
     if res.errors:
         raise RuntimeError("; ".join(res.errors) + " - the imported orders keep their ledger state and are "
                            "written back on retry")
-    return {"report": url, "success": len(res.success), "failed": len(res.failed_written)}
+    return {"report": url, "success": len(res.success), "failed": len(res.failed_written),
+            "imports_received": len(import_paths or [])}
+
+
+INCOMPLETE = "the order ledger keeps every order's state: nothing is lost, the next run (or Clear) finishes it"
 
 
 def step_report(engine: Engine, dag_id: str, run_id: str, fetch_manifest: Mapping[str, Any] | None,
-                write_back_manifest: Mapping[str, Any] | None):
-    """The run's RunReport: write-back report + edited-after-export orders (each edit reported once)."""
+                write_back_manifest: Mapping[str, Any] | None, batches: Sequence[Any] | None = (),
+                *, steps_ran: bool = True):
+    """The run's RunReport: write-back report + edited-after-export orders (each edit reported once).
+
+    A step that did not complete (an upstream task failed after its retries) is a failure of the
+    run itself, so the last task — and with it the run — ends failed even though it ran.
+    """
     from amc_joor import staging
     from amc_joor.reporting import RunReport
 
     report = _report()
+    if steps_ran:
+        missing = []
+        if fetch_manifest is None:
+            missing.append("fetch_candidates (JOOR read)")
+        elif batches is None:
+            missing.append("plan_orders (AMC lookups)")
+        elif write_back_manifest is not None and int(write_back_manifest.get("imports_received", 0)) < len(batches):
+            n = len(batches) - int(write_back_manifest.get("imports_received", 0))
+            missing.append(f"{n} of {len(batches)} import_orders batch(es)")
+        if write_back_manifest is None:
+            missing.append("write_back (JOOR Export Status)")
+        for step in missing:
+            report.fail("run", step, f"did not complete (see that task's log); {INCOMPLETE}")
     if write_back_manifest and write_back_manifest.get("report"):
         report.merge(RunReport.from_dict(staging.read_json(write_back_manifest["report"])))
-    else:
-        report.note("write_back", "did not run: see the failed task's log; nothing is lost (ledger)")
     fetched = staging.read_json(fetch_manifest["path"]) if fetch_manifest else {}
     if fetched:
         report.note("scope", fetched.get("scope", {}).get("description"))
@@ -1032,6 +1052,6 @@ def run_order_pull(
     crash_point("before_write_back")
     wb = step_write_back(joor, settings, engine, dag_id, run_id, fetch, paths, dry_run=scope.dry_run)
     marks.append(("write_back", time.monotonic()))
-    report = step_report(engine, dag_id, run_id, fetch, wb)
+    report = step_report(engine, dag_id, run_id, fetch, wb, batches)
     report.note("step_seconds", {b[0]: round(b[1] - a[1], 2) for a, b in zip(marks, marks[1:], strict=False)})
     return report
