@@ -123,10 +123,9 @@ def joor_amc_order_pull():
 
         ctx = get_current_context()
         dag_run = ctx.get("dag_run")
-        run_type = str(getattr(dag_run, "run_type", "") or "")
         return scope_from_params(
             ctx["params"],
-            run_type=run_type.split(".")[-1].lower(),
+            run_type=getattr(dag_run, "run_type", None),
             interval_start=ctx.get("data_interval_start"),
             interval_end=ctx.get("data_interval_end"),
         )

@@ -109,3 +109,36 @@ def test_kill_after_all_imports_before_write_back_then_rerun(pull_env):
     assert counts["export_success_written"] == len(imported)
     assert_converged(sandbox)
     assert amc_counts(sandbox) == imported
+
+
+def test_write_back_failing_after_commit_is_completed_by_the_next_run(pull_env, monkeypatch):
+    """JOOR stores the Export Status but every reply is a 500: the run fails; the next one finishes it."""
+    from amc_joor.flows import orders
+    from amc_joor.hooks.amc import AmcHook
+    from amc_joor.hooks.http import RetryPolicy
+    from amc_joor.hooks.joor import JoorHook
+    from amc_joor.settings import IntegrationSettings
+    from amc_joor.state import get_engine
+
+    sandbox, env, tmp = pull_env
+    for key in ("AIRFLOW_CONN_AMC_DEFAULT", "AIRFLOW_CONN_JOOR_DEFAULT", "AMC_JOOR_STAGING_ROOT"):
+        monkeypatch.setenv(key, env[key])
+    engine = get_engine(env["AMC_JOOR_STATE_URL"])
+    settings = IntegrationSettings()
+    quick = RetryPolicy(max_attempts=2, backoff_initial=0.05, backoff_max=0.1)
+    sandbox.joor_admin.arm_fault("commit_then_fail", method="POST", path="/v4/orders/bulk_update", count=4)
+    with pytest.raises(RuntimeError, match="not written"):
+        orders.run_order_pull(AmcHook(), JoorHook(priority=True, retry_policy=quick), settings,
+                              orders.RunScope("pending"), engine, run_id="r1")
+    imported = orders.ledger_rows(engine, orders.IMPORTED)
+    assert len(imported) >= 3  # in AMC, JOOR says SUCCESS (committed), the ledger not yet 'exported'
+    numbers = {r["order_number"] for r in imported}
+    assert all(joor_orders(sandbox)[n]["export_status"] == "SUCCESS" for n in numbers)
+    sandbox.joor_admin.clear_faults()
+    report = orders.run_order_pull(AmcHook(), JoorHook(priority=True), settings, orders.RunScope("pending"), engine,
+                                   run_id="r2")
+    counts = report.to_dict()["counts"]["order"]
+    assert "created" not in counts  # those orders are no longer candidates: finished from the ledger
+    assert report.notes["export_status_completed_from_earlier_runs"] == len(imported)
+    assert not orders.ledger_rows(engine, orders.IMPORTED)
+    assert_converged(sandbox)

@@ -18,8 +18,13 @@ def test_scheduled_run_takes_all_pending_regardless_of_interval():
 
 
 def test_backfill_run_uses_its_data_interval_as_the_approval_window():
-    scope = orders.scope_from_params({}, run_type="backfill", interval_start=T0, interval_end=T1)
-    assert (scope.mode, scope.approved_from, scope.approved_to) == ("range", T0, T1)
+    from airflow.utils.types import DagRunType
+
+    for run_type in ("backfill", DagRunType.BACKFILL_JOB):
+        scope = orders.scope_from_params({}, run_type=run_type, interval_start=T0, interval_end=T1)
+        assert (scope.mode, scope.approved_from, scope.approved_to) == ("range", T0, T1)
+    manual = orders.scope_from_params({}, run_type=DagRunType.MANUAL, interval_start=T0, interval_end=T1)
+    assert manual.mode == "pending"
 
 
 def test_manual_range_is_inclusive_of_the_end_date():

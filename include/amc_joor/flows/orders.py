@@ -142,7 +142,7 @@ def _day_start(value: Any) -> datetime | None:
 def scope_from_params(
     params: Mapping[str, Any] | None,
     *,
-    run_type: str | None = None,
+    run_type: Any = None,
     interval_start: datetime | None = None,
     interval_end: datetime | None = None,
 ) -> RunScope:
@@ -164,7 +164,8 @@ def scope_from_params(
         if start and end and end <= start:
             raise ValueError(f"approved_to ({params.get('approved_to')}) is before approved_from ({params.get('approved_from')})")
         return RunScope("range", approved_from=start, approved_to=end, dry_run=dry)
-    if (run_type or "").lower() == "backfill" and interval_start and interval_end and interval_end > interval_start:
+    kind = str(getattr(run_type, "value", run_type) or "").lower()
+    if kind in ("backfill", "backfill_job") and interval_start and interval_end and interval_end > interval_start:
         return RunScope("range", approved_from=interval_start, approved_to=interval_end, dry_run=dry)
     return RunScope("pending", dry_run=dry)
 
