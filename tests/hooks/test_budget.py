@@ -145,3 +145,25 @@ def test_an_older_table_gets_the_new_columns(tmp_path):
                              "waits_total INTEGER NOT NULL)"))
     b = CreditBudget(account="a", limit=10, reserve=0, engine=eng)
     assert b.try_acquire(3) and b.snapshot()["window_start"] is not None
+
+
+def test_processes_share_one_row_on_postgres(postgres_state_url):
+    """Production store: the same atomic reservations on PostgreSQL, from several threads."""
+    from amc_joor.state import get_engine
+
+    b = CreditBudget(account="pg", limit=40, reserve=0, window_seconds=3600.0, engine=get_engine(postgres_state_url))
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(30):
+            if b.try_acquire(1):
+                with lock:
+                    got.append(1)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sum(got) == 40 and b.snapshot()["used"] == 40

@@ -347,3 +347,32 @@ def test_budget_enabled_by_default_from_connection_extras(fresh_sandbox, monkeyp
     b = h.budget
     assert (b.account, b.limit, b.window_seconds, b.reserve) == ("1001", 50, 60.0, 7)
     assert wait_until(lambda: b.snapshot()["used"] >= 1, timeout=2)
+
+
+# --- retry safety of bulk writes, secret masker -------------------------------------------------
+
+
+def test_create_without_external_ids_is_not_replayed_after_an_ambiguous_failure(joor_conn_id, fresh_sandbox):
+    h = hook(joor_conn_id)
+    fresh_sandbox.joor_admin.arm_fault("commit_then_fail", method="POST", path="/v4/products/bulk_create")
+    with pytest.raises(JoorApiError) as info:
+        h.bulk_create_products([{"name": "No external id"}])
+    assert info.value.ambiguous and info.value.status == 500
+    assert stats(fresh_sandbox)["requests"]["POST /v4/products/bulk_create"] == 1
+
+
+def test_create_with_external_ids_is_replayed_and_reports_duplicated(joor_conn_id, fresh_sandbox):
+    h = hook(joor_conn_id)
+    fresh_sandbox.joor_admin.arm_fault("drop", phase="after", method="POST", path="/v4/products/bulk_create")
+    res = h.bulk_create_products([{"name": "Keyed", "external_id": "KEY-1"}])
+    assert [(r.ok, r.error_code) for r in res] == [(False, "DUPLICATED")] and res[0].id  # the caller keeps the id
+    assert len(list(h.iter_products(external_ids=["KEY-1"]))) == 1
+
+
+def test_credentials_are_registered_with_airflows_secret_masker(joor_conn_id):
+    from airflow.sdk._shared.secrets_masker.secrets_masker import redact
+
+    h = hook(joor_conn_id)
+    token = h.access_token()
+    for secret in (JOOR_V2_TOKEN, JOOR_CLIENT_SECRET, token):
+        assert secret not in str(redact(f"value={secret}"))

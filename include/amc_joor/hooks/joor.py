@@ -15,6 +15,10 @@ Pass ``priority=True`` for the order pull: it may spend the budget's reserve.
 Domain methods. Bulk writes split any input into batches of the configured maximum and return
 one :class:`BulkItemResult` per input item, in input order (``ok``, ``id``, ``error_code`` such
 as ``DUPLICATED`` with the existing ``id``, ``message``) — per-item failures never raise.
+A bulk write is resent after a timeout/drop/5xx only when a replay cannot duplicate anything:
+updates and export statuses, creates whose every item has an ``external_id`` (a replay answers
+DUPLICATED with the existing id), prices (one per SKU × price type), assets only with
+``replace_all=True``. Otherwise the failure raises ``JoorApiError(ambiguous=True)``: look up.
 
 Lookups (v4)
     ``list_traits()``, ``list_categories()``, ``list_price_types()`` → models
@@ -631,13 +635,28 @@ class JoorHook(HttpHook):
         env = self.request_v4("GET", path, params)
         return [model.model_validate(r) for r in env.get("data") or []]
 
-    def _bulk_v4(self, path: str, items: Sequence[Any], params: Mapping[str, Any] | None = None) -> list[BulkItemResult]:
-        """POST ``items`` in batches; one result per item. Safe to retry: with external ids a
-        replayed create answers DUPLICATED (with the existing id), an update re-applies."""
+    def _bulk_v4(
+        self,
+        path: str,
+        items: Sequence[Any],
+        params: Mapping[str, Any] | None = None,
+        safe: bool | None = None,
+    ) -> list[BulkItemResult]:
+        """POST ``items`` in batches; one result per item.
+
+        Retried after a timeout/drop/5xx only when a replay cannot duplicate anything: updates
+        (they re-apply), creates whose every item carries an ``external_id`` (a replay answers
+        DUPLICATED with the existing id), or ``safe=True`` from the caller. Otherwise an
+        ambiguous failure raises with ``ambiguous=True``.
+        """
         items = [i.model_dump(exclude_none=True, mode="json") if isinstance(i, BaseModel) else i for i in items]
+        if safe is None:
+            safe = not path.endswith("bulk_create") or all(
+                isinstance(i, Mapping) and i.get("external_id") not in (None, "") for i in items
+            )
         out: list[BulkItemResult] = []
         for offset, batch in chunks(items, self.config.v4_bulk_max):
-            env = self.request_v4("POST", path, params, body=list(batch))
+            env = self.request_v4("POST", path, params, body=list(batch), safe=safe)
             out.extend(map_bulk_results(batch, env.get("data") or [], env.get("errors") or [], offset))
         return out
 
@@ -686,7 +705,8 @@ class JoorHook(HttpHook):
 
     def bulk_create_prices(self, items: Sequence[Mapping[str, Any]]) -> list[BulkItemResult]:
         """``[{sku_id, price_type_id, wholesale_value: "100.00", retail_value}]`` — money as strings."""
-        return self._bulk_v4("prices/bulk_create", [_money_strings(i) for i in items])
+        # One price per (SKU, price type): a replay answers DUPLICATED, so retrying is safe.
+        return self._bulk_v4("prices/bulk_create", [_money_strings(i) for i in items], safe=True)
 
     def bulk_update_prices(self, items: Sequence[Mapping[str, Any]]) -> list[BulkItemResult]:
         return self._bulk_v4("prices/bulk_update", [_money_strings(i) for i in items])
@@ -708,13 +728,16 @@ class JoorHook(HttpHook):
     def upload_product_assets(self, items: Sequence[Mapping[str, Any]], replace_all: bool = False) -> list[BulkItemResult]:
         """``[{product:{id}, asset:{type: image|swatch, filename, source_url}, display_order}]``.
         ``replace_all=True`` deletes the product's existing assets of the uploaded kinds first."""
-        return self._bulk_v4("assets/products", items, {"replace_all": "true" if replace_all else None})
+        # Without replace_all a replay would attach the images twice: retried only with it.
+        return self._bulk_v4("assets/products", items, {"replace_all": "true" if replace_all else None},
+                             safe=replace_all)
 
     def upload_sku_trait_value_assets(
         self, items: Sequence[Mapping[str, Any]], replace_all: bool = False
     ) -> list[BulkItemResult]:
         """Color-level images and swatches: ``[{sku_trait_value:{product_id, trait_id, value}, asset:{…}}]``."""
-        return self._bulk_v4("assets/sku_trait_values", items, {"replace_all": "true" if replace_all else None})
+        return self._bulk_v4("assets/sku_trait_values", items, {"replace_all": "true" if replace_all else None},
+                             safe=replace_all)
 
     def iter_product_assets(self, product_ids: Iterable[str] | None = None) -> Iterator[JoorAsset]:
         yield from self._iter_by_ids("assets/products", JoorAsset, {"product_ids": product_ids})
@@ -726,7 +749,7 @@ class JoorHook(HttpHook):
 
     def create_seasons(self, items: Sequence[Mapping[str, Any]]) -> list[BulkItemResult]:
         """``[{name, year, external_id}]`` → per-item results (DUPLICATED carries the existing id)."""
-        return self._bulk_v4("seasons", items)
+        return self._bulk_v4("seasons", items, safe=all(i.get("external_id") not in (None, "") for i in items))
 
     def iter_collections(
         self, ids: Iterable[str] | None = None, external_ids: Iterable[str] | None = None
@@ -907,7 +930,7 @@ class JoorHook(HttpHook):
             if u.get("status") is not None:
                 item["status"] = str(u["status"])
             clean.append(item)
-        return self._bulk_v4("orders/bulk_update", clean)
+        return self._bulk_v4("orders/bulk_update", clean, safe=True)
 
     # -- Airflow UI ----------------------------------------------------------------------------
 
