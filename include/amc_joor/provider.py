@@ -115,3 +115,13 @@ def get_provider_info() -> dict[str, Any]:
         "versions": ["0.1.0"],
         "connection-types": [AMC_CONNECTION, JOOR_CONNECTION],
     }
+
+
+def ui_field_behaviour(connection_type: str) -> dict[str, Any]:
+    """The declared ``ui-field-behaviour`` in the hook-method shape (``hidden_fields`` ...)."""
+    spec = {"amc": AMC_CONNECTION, "joor": JOOR_CONNECTION}[connection_type]["ui-field-behaviour"]
+    return {
+        "hidden_fields": list(spec.get("hidden-fields", [])),
+        "relabeling": dict(spec.get("relabeling", {})),
+        "placeholders": dict(spec.get("placeholders", {})),
+    }

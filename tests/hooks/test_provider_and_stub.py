@@ -118,3 +118,10 @@ def test_stuck_cursor_stops_without_duplicates(stuck_server, monkeypatch, caplog
     products = list(AmcHook("amc_stuck", page_size=2, paging=paging, max_pages=50).iter_products())
     assert [p.product_id for p in products] == ["1", "2"]
     assert "paging stopped" in caplog.text
+
+
+def test_hook_methods_agree_with_the_declared_forms():
+    from amc_joor.hooks.joor import JoorHook
+
+    assert AmcHook.get_ui_field_behaviour()["relabeling"]["host"] == "Company URL"
+    assert "port" in JoorHook.get_ui_field_behaviour()["hidden_fields"]

@@ -59,6 +59,7 @@ from amc_joor.hooks.http import (
     Transport,
     decode_json,
     extract_message,
+    flag,
     mask,
     redact,
     redact_url,
@@ -169,6 +170,7 @@ class AmcConfig:
     paging: str
     page_size: int
     timeout: float
+    trust_env: bool
 
 
 class AmcHook(HttpHook):
@@ -231,6 +233,7 @@ class AmcHook(HttpHook):
                 paging=str(self._paging or x("paging", "auto")),
                 page_size=int(self._page_size or x("page_size", DEFAULT_PAGE_SIZE)),
                 timeout=float(self._timeout or x("timeout", 60)),
+                trust_env=flag(x("trust_env"), True),
             )
         return self._cfg
 
@@ -241,6 +244,7 @@ class AmcHook(HttpHook):
             self._transport = Transport(
                 api="AMC",
                 error_cls=AmcApiError,
+                trust_env=self.config.trust_env,
                 policy=policy,
                 secrets=lambda: [self.config.token],
                 logger=log,
@@ -531,6 +535,15 @@ class AmcHook(HttpHook):
         return AmcOrder.model_validate(rows[0])
 
     # -- Airflow UI ----------------------------------------------------------------------------
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The form's field behaviour. Airflow 3.2+ reads it from the provider info
+        (:mod:`amc_joor.provider`, the single source) without calling this; kept for callers
+        that ask the hook."""
+        from amc_joor.provider import ui_field_behaviour
+
+        return ui_field_behaviour("amc")
 
     def test_connection(self) -> tuple[bool, str]:
         """The UI *Test* button: one cheap authenticated read (``/warehouses``, one page)."""

@@ -252,12 +252,13 @@ class Transport:
     logger: logging.Logger | logging.LoggerAdapter | Any = log
     sleep: Callable[[float], None] = time.sleep
     session: requests.Session | None = None
+    trust_env: bool = True  # honour HTTPS_PROXY/NO_PROXY (connection extra ``trust_env: false`` to ignore)
 
     def get_session(self) -> requests.Session:
         """A plain session: no connection extras as headers, no basic auth, pooled connections."""
         if self.session is None:
             s = requests.Session()
-            s.trust_env = False  # never route loopback / API traffic through ambient proxies
+            s.trust_env = self.trust_env
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
             s.mount("http://", adapter)
             s.mount("https://", adapter)
@@ -502,6 +503,15 @@ def extract_message(body: Any) -> str:
     if isinstance(body, str):
         return body
     return ""
+
+
+def flag(value: Any, default: bool = True) -> bool:
+    """A boolean connection extra given as a bool or a string (``"false"``, ``"0"``, ...)."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in ("0", "false", "no", "off")
 
 
 def retype(exc: ApiError, cls: type[ApiError]) -> ApiError:

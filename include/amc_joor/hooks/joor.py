@@ -80,6 +80,7 @@ from amc_joor.hooks.http import (
     Transport,
     decode_json,
     extract_message,
+    flag,
     mask,
     redact_url,
     retype,
@@ -154,6 +155,7 @@ class JoorConfig:
     timeout: float
     v4_bulk_max: int
     v2_bulk_max: int
+    trust_env: bool
     extra: Mapping[str, Any]
 
     def secrets(self) -> list[str]:
@@ -370,6 +372,7 @@ class JoorHook(HttpHook):
                 timeout=float(self._timeout or x("timeout", 60)),
                 v4_bulk_max=int(self._v4_bulk_max or x("v4_bulk_max_items", V4_BULK_MAX_ITEMS)),
                 v2_bulk_max=int(self._v2_bulk_max or x("v2_bulk_max_items", V2_BULK_MAX_ITEMS)),
+                trust_env=flag(x("trust_env"), True),
                 extra=extra,
             )
             for secret in cfg.secrets():
@@ -398,6 +401,7 @@ class JoorHook(HttpHook):
             self._transport = Transport(
                 api="JOOR",
                 error_cls=JoorApiError,
+                trust_env=self.config.trust_env,
                 policy=self._retry_policy or RetryPolicy(read_timeout=self.config.timeout),
                 secrets=self._all_secrets,
                 logger=log,
@@ -449,6 +453,7 @@ class JoorHook(HttpHook):
             self._auth_transport = Transport(
                 api="JOOR",
                 error_cls=JoorApiError,
+                trust_env=self.config.trust_env,
                 policy=self._retry_policy or RetryPolicy(read_timeout=self.config.timeout),
                 secrets=self._all_secrets,
                 logger=log,
@@ -933,6 +938,15 @@ class JoorHook(HttpHook):
         return self._bulk_v4("orders/bulk_update", clean, safe=True)
 
     # -- Airflow UI ----------------------------------------------------------------------------
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The form's field behaviour. Airflow 3.2+ reads it from the provider info
+        (:mod:`amc_joor.provider`, the single source) without calling this; kept for callers
+        that ask the hook."""
+        from amc_joor.provider import ui_field_behaviour
+
+        return ui_field_behaviour("joor")
 
     def test_connection(self) -> tuple[bool, str]:
         """The *Test* button: mint a v4 token and read the traits (1 credit); check the v2 token
