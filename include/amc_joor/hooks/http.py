@@ -316,7 +316,7 @@ class Transport:
         endpoint = redact_url(url)
         policy = self.policy
         started = time.monotonic()
-        state: dict[str, Any] = {"transient": 0, "rate_wait": 0.0, "reauth": 0, "give_up": False}
+        state: dict[str, Any] = {"transient": 0, "rate_wait": 0.0, "blocked": 0.0, "reauth": 0, "give_up": False}
         timeout = timeout or policy.timeout
 
         def attempt() -> Any:
@@ -329,7 +329,9 @@ class Transport:
                 "timeout": timeout,
             }
             if before_send is not None:
-                before_send(kwargs)
+                b0 = time.monotonic()
+                before_send(kwargs)  # may block on the credit budget: not "busy" time
+                state["blocked"] += time.monotonic() - b0
             sent_at, t0 = time.time(), time.monotonic()
             try:
                 resp = self.get_session().request(method, url, **kwargs)
@@ -366,7 +368,7 @@ class Transport:
                 )
                 return delay
             state["transient"] += 1
-            busy = time.monotonic() - started - state["rate_wait"]
+            busy = time.monotonic() - started - state["rate_wait"] - state["blocked"]
             if state["transient"] >= policy.max_attempts or busy >= policy.max_elapsed:
                 return 0.0
             delay = backoff_delay(state["transient"], policy)
