@@ -274,3 +274,39 @@ def test_rejected_record_is_reported_others_proceed(catalog_env, fresh_sandbox):
     assert style["style_number"] not in names
     assert len(names - {None}) == len(expected_projection(sb)["names"]) - 1
     json.dumps(run.report)  # the report is plain JSON
+
+
+def test_missing_price_type_reports_the_group_others_proceed(catalog_env, fresh_sandbox):
+    sb = fresh_sandbox
+    cad = next(c for c in amc_rows(sb, "currencies") if c["name"] == "CAD")
+    sb.amc_admin.edit("currencies", cad["id"], name="JPY")  # JOOR has no JPY price type
+    run = catalog_env(DAG_ID)
+    assert run.state == "failed" and run.only_records_failed, run.task_states
+    failure = next(f for f in run.report["failures"] if f["entity"] == "price")
+    assert failure["key"] == "Wholesale CAD (JPY)" and "no JOOR price type" in failure["reason"]
+    info = sb.joor_admin.get("/joor/info")
+    n_skus = len(expected_projection(sb)["skus"])
+    assert info["counts"]["prices"] == n_skus * 3  # USD, EUR, GBP went through
+    assert info["counts"]["products"] - 2 == len(expected_projection(sb)["names"])  # 2 hand-made styles
+
+
+def test_colorway_unflagged_is_reported_new_style_is_created(catalog_env, fresh_sandbox):
+    sb = fresh_sandbox
+    assert catalog_env(DAG_ID).ok
+    exp = expected_projection(sb)
+    (pid, color), cw = next(iter(exp["colors"].items()))
+    sb.amc_admin.edit("product_attributes", cw["id"], joor_sync="0")
+    sb.amc_admin.add_style("ZZ900", [{"name": "Black", "code": "BLK"}, {"name": "Ecru", "code": "ECR"}], ["S", "m"],
+                           joor_sync="1", season=exp["flagged"][pid]["season"], description="New Tee")
+    sb.joor_admin.reset_stats()
+    run = catalog_env(DAG_ID)
+    assert run.ok, run.task_states
+    w = writes(sb)
+    assert w.get("POST /v4/products/bulk_create") == 1 and w.get("POST /v4/skus/bulk_create") == 1
+    assert "POST /v4/skus/bulk_update" not in w  # nothing set INACTIVE, nothing touched
+    assert run.report["counts"]["sku"]["unflagged_left_on_joor"] > 0
+    skus = {s["external_id"]: s for s in joor_catalog(sb)["skus"] if s.get("external_id")}
+    new = [s for s in skus.values() if s["product_id"] == next(
+        p["id"] for p in joor_catalog(sb)["products"] if p.get("external_id") == "ZZ900")]
+    assert sorted(tv["value"] for s in new for tv in s["trait_values"] if tv["trait_id"] == cm.SIZE_TRAIT_ID) == \
+        ["S", "S", "m", "m"]  # sizes exactly as AMC spells them (case-sensitive)

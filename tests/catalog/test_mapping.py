@@ -317,3 +317,18 @@ def test_batches_respect_bulk_max_and_minimum(world):
     for _, frame in packs:
         assert sum(cm.asset_weight(cm.COLOR_ASSET, json.loads(b)) for b in frame["body"]) <= 7
     assert cm.minimum_credits({"a": 1001, "b": 0}, 500, gets=2) == 17
+
+
+def test_unflagged_colorway_skus_are_reported_as_unflagged_not_deleted(world):
+    state = acked_state(run_plan(world))
+    amc = world.copy()
+    cw = next(c for c in amc.product_attributes if c["joor_sync"] == "1"
+              and any(p["product_id"] == c["product_id"] and p["joor_sync"] == "1" for p in amc.products))
+    cw["joor_sync"] = "0"
+    for s in amc.inventory:
+        if s["product_id"] == cw["product_id"] and s["attr_2"] == cw["attribute_2"]:
+            s["joor_sync"] = "0"
+    plan = run_plan(amc, state)
+    assert plan.leftovers["skus_unflagged"]
+    assert "skus_deleted_in_amc" not in plan.leftovers
+    assert all(len(f) == 0 for f in plan.items.values())  # nothing sent: never set INACTIVE

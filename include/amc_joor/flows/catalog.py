@@ -445,32 +445,40 @@ def _upsert(
         else:
             creates.append((r, b))
 
-    def send(action: str, pairs: list[tuple[dict, dict]]) -> list[dict]:
+    def send(action: str, pairs: list[tuple[dict, dict]], last: bool = False) -> tuple[list, list]:
+        """One bulk call; commits the acknowledged items; returns (duplicated, not found)."""
         if not pairs:
-            return []
+            return [], []
         results = api.bulk(kind, action, [b for _, b in pairs])
         by_index = {res.index: res for res in results}
-        acked, dups = [], []
-        for i, (r, _b) in enumerate(pairs):
+        acked, dups, missing = [], [], []
+        for i, (r, b) in enumerate(pairs):
             res = by_index.get(i)
             if res is not None and res.ok:
                 acked.append({"key": r["key"], "content_hash": r["hash"], "joor_id": res.id or r.get("joor_id"),
                               "detail": _detail(r.get("detail"))})
                 report.count(entity, "created" if action == "create" else "updated")
-            elif res is not None and action == "create" and res.duplicated:
-                dups.append(r)
+            elif res is not None and action == "create" and res.duplicated and not last:
+                dups.append((r, res.message or "DUPLICATED"))
+            elif res is not None and action == "update" and (res.error_code or "").upper() == "NOT_FOUND" \
+                    and not last:
+                missing.append((r, {k: v for k, v in b.items() if k != "id"}))  # gone on JOOR: create again
             else:
                 why = (res.message or res.error_code) if res is not None else "no result for this item in JOOR's answer"
                 report.fail(entity, r["key"], f"JOOR refused the {action}: {why}")
         _commit(entity, acked, engine)
-        return dups
+        return dups, missing
 
-    dups = send("create", creates)
-    send("update", updates)
+    dups, _ = send("create", creates)
+    _, missing = send("update", updates)
+    if missing:
+        report.count(entity, "recreated_missing_on_joor", len(missing))
+        more, _ = send("create", missing)
+        dups += more
     if dups:
-        found = lookup(dups)
+        found = lookup([r for r, _ in dups])
         again = []
-        for r in dups:
+        for r, message in dups:
             jid = found.get(r["key"])
             if jid:
                 r["joor_id"] = jid
@@ -478,9 +486,10 @@ def _upsert(
                 if b is not None:
                     again.append((r, {**b, "id": jid}))
             else:
-                report.fail(entity, r["key"], "JOOR says DUPLICATED but a lookup by its external id found nothing")
+                report.fail(entity, r["key"], f"JOOR refused the create ({message}) and no {entity} with this "
+                                              "external id was found to update instead")
         report.count(entity, "reconciled", len(again))
-        send("update", again)
+        send("update", again, last=True)
 
 
 def _push_products(api: CatalogApi, entity: str, rows: list[dict], engine: sa.Engine) -> None:

@@ -494,6 +494,7 @@ def plan_catalog(
     sk = skus.copy()
     for col in ("sku_id", "product_id", "attr_2", "upc_display"):
         sk[col] = norm_column(sk[col])
+    all_skus = sk
     if "joor_sync" in sk.columns:
         sk["joor_sync"] = norm_column(sk["joor_sync"])
         sk = sk[sk["joor_sync"] != "0"]
@@ -568,7 +569,7 @@ def plan_catalog(
     plan.collections = plan_collections(flagged, prods, state.get(PRODUCT), state.get(COLLECTION), full)
 
     # ---- left on JOOR, reported (never deleted or set INACTIVE) ----
-    plan.leftovers = _leftovers(prods, flagged, sk, sel_skus, state, wanted)
+    plan.leftovers = _leftovers(prods, flagged, all_skus, sel_skus, state, wanted)
     return plan
 
 
