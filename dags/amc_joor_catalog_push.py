@@ -54,9 +54,12 @@ kept in), `image_sync`, `joor_v4_bulk_max`, `amc_page_size`, the JOOR credit bud
 `image_sync` (`setting` | `on` | `off`: override the setting for this run).
 
 **Tasks:** `extract` (AMC → staged Parquet) → `plan` (map, hash, diff against state, stage
-batches) → `push_products` → `push_skus` → `push_prices` → `push_assets` (each mapped over
-batches; each batch records state right after JOOR answers, per item) → `sync_linesheets` →
-`publish_catalog` (Asset event) and `report`.
+batches; JOOR's price types are read only when prices must be sent) → `<stage>_batches` (the
+stage's work units) → `push_products` → `push_skus` → `push_prices` → `push_assets` (each
+mapped over units of ≤ 500-item batches, at most 32 instances per stage; each batch records
+state right after JOOR answers, per item) → `sync_linesheets` → `publish_catalog` (Asset
+event; skipped on a dry run) and `report` (counts, FX rates used, credits spent, leftovers,
+`failures.csv`).
 
 **Operating:** a record JOOR refuses is listed with JOOR's reason in the report and
 `failures.csv`; the run ends failed after everything else was sent, and the record is retried
