@@ -135,9 +135,12 @@ def amc_joor_catalog_push():
             bulk_max=settings.joor_v4_bulk_max,
         )
         dry_run = bool(params.get("dry_run"))
+        joor = JoorHook()
+        # batches as large as both the setting and the connection's bulk limit allow
+        bulk_max = min(settings.joor_v4_bulk_max, joor.config.v4_bulk_max)
         result = catalog.make_plan(catalog.read_extract(extracted), options, get_engine(),
-                                   price_types=catalog.CatalogApi(JoorHook()).price_types)
-        manifest = catalog.stage_plan(result, DAG_ID, ctx["run_id"], settings.joor_v4_bulk_max, dry_run=dry_run)
+                                   price_types=catalog.CatalogApi(joor).price_types)
+        manifest = catalog.stage_plan(result, DAG_ID, ctx["run_id"], bulk_max, dry_run=dry_run)
         logging.getLogger(__name__).info("plan: %s%s", manifest["counts"], " (dry run)" if dry_run else "")
         return {**manifest["units"], "report": manifest["report"], "collections": manifest["collections"],
                 "dry_run": dry_run}
