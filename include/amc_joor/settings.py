@@ -78,13 +78,11 @@ class IntegrationSettings(BaseModel):
     customer_job_timeout_minutes: float = Field(
         360, gt=0, description="longest wait for one JOOR bulk-connection job before the task retries"
     )
-    # Batching and the JOOR credit budget
+    # Batching. (The JOOR credit budget belongs to the JOOR account, so it is configured on the
+    # `joor` connection's extras — credit_limit, credit_window_seconds, credit_reserve — see hooks/joor.py.)
     joor_v4_bulk_max: int = Field(500, ge=1, le=500)
     joor_v2_bulk_max: int = Field(1000, ge=1, le=1000)
     amc_page_size: int = Field(500, ge=1, le=5000)
-    joor_credits_per_window: int = Field(300, ge=10)
-    joor_window_seconds: float = Field(300, gt=0)
-    joor_priority_reserve: int = Field(30, ge=0, description="credits only the order pull may spend")
 
     @field_validator("amc_warehouse", "joor_warehouse_name", "default_currency_name")
     @classmethod
