@@ -81,6 +81,8 @@ class JoorBulkConnectionJobTrigger(BaseTrigger):
                 yield TriggerEvent({"status": "timeout", "job_id": self.job_id, "polls": polls,
                                     "message": f"JOOR job {self.job_id} still {status!r} at the deadline"})
                 return
-            self.log.info("JOOR bulk-connection job %s is %s; next check in %.1fs", self.job_id, status,
-                          self.poll_interval)
-            await asyncio.sleep(min(self.poll_interval, max(0.0, self.deadline - time.time()) + 0.01))
+            # Small jobs finish in seconds: start checking soon, then back off to the poll interval
+            # (each check costs a JOOR credit, so a long Data Services job is not polled hard).
+            wait = min(self.poll_interval, 2.0 ** (polls - 1))
+            self.log.info("JOOR bulk-connection job %s is %s; next check in %.1fs", self.job_id, status, wait)
+            await asyncio.sleep(min(wait, max(0.0, self.deadline - time.time()) + 0.01))
