@@ -33,15 +33,27 @@ Admin API (prefix ``/_sandbox``, never subject to faults, stats or rate limits):
 
 A fault spec::
 
-    {"kind": "status" | "hang" | "drop" | "malformed" | "commit_then_fail",
+    {"kind": "status" | "hang" | "drop" | "malformed" | "commit_then_fail" | "non_utf8" | "rewrite",
      "method": "POST" | "*",            # default "*"
      "path": "/v4/products",            # prefix match (default: every path)
      "path_regex": "^/v2/connection/\\d+/$",   # instead of path
      "count": 1,                        # the next N matching requests (default 1)
      "status": 503, "retry_after": 7,   # kind=status (default 503; Retry-After optional)
      "seconds": 30,                     # kind=hang (default 30), then the request runs normally
-     "phase": "before" | "after"}       # status/drop/malformed: "after" runs the real handler
+     "phase": "before" | "after",       # status/drop/malformed: "after" runs the real handler
                                         # first (the write commits), then answers the fault
+     "find": "Atlas", "replace": "x",   # non_utf8 / rewrite (below)
+     "occurrences": 0}                  # rewrite: how many matches to replace (0 = all)
+
+Two kinds answer the REAL response, altered (bad input from an API that otherwise works):
+
+* ``non_utf8`` — invalid UTF-8 bytes (``\\xff\\xfe``) are put inside a string value of the body:
+  right after the first occurrence of ``find`` (e.g. a customer name), or, without ``find``,
+  at the start of the first string value. The status and every other byte stay as they were.
+* ``rewrite`` — every (or the first ``occurrences``) occurrence of ``find`` in the body text is
+  replaced by ``replace``: a wrong-typed or out-of-range value where the sandbox's own admin
+  API cannot store one (``"qty_avail_sell":"7777"`` → ``"qty_avail_sell":"lots"``). Bodies are
+  compact JSON (``"key":"value"``, no spaces).
 """
 
 from __future__ import annotations
@@ -64,7 +76,11 @@ from starlette.routing import Match
 
 ADMIN_PREFIX = "/_sandbox"
 
-FAULT_KINDS = ("status", "hang", "drop", "malformed", "commit_then_fail")
+FAULT_KINDS = ("status", "hang", "drop", "malformed", "commit_then_fail", "non_utf8", "rewrite")
+#: Kinds that run the real handler and send its response back altered.
+BODY_KINDS = ("non_utf8", "rewrite")
+#: What ``non_utf8`` puts into a string value: not valid UTF-8 in any position.
+INVALID_UTF8 = b"\xff\xfe"
 
 ASGIApp = Callable[..., Awaitable[None]]
 
@@ -148,6 +164,9 @@ class Fault:
     retry_after: float | None = None
     seconds: float = 30.0
     phase: str = "before"
+    find: str | None = None
+    replace: str | None = None
+    occurrences: int = 0
     fired: int = 0
     _regex: re.Pattern[str] | None = field(default=None, repr=False)
 
@@ -186,6 +205,14 @@ def _fault_from_spec(fault_id: int, spec: dict[str, Any]) -> Fault:
     except re.error as exc:
         raise FaultSpecError(f"fault 'path_regex' does not compile: {exc}") from exc
     retry_after = spec.get("retry_after")
+    find, replace = spec.get("find"), spec.get("replace")
+    if kind == "rewrite" and (not isinstance(find, str) or not find or not isinstance(replace, str)):
+        raise FaultSpecError("fault kind 'rewrite' needs 'find' (non-empty text) and 'replace' (text)")
+    if find is not None and not isinstance(find, str):
+        raise FaultSpecError("fault 'find' must be text")
+    occurrences = int(spec.get("occurrences", 0))
+    if occurrences < 0:
+        raise FaultSpecError("fault 'occurrences' must be >= 0 (0 = all)")
     return Fault(
         id=fault_id,
         kind=kind,
@@ -197,6 +224,9 @@ def _fault_from_spec(fault_id: int, spec: dict[str, Any]) -> Fault:
         retry_after=float(retry_after) if retry_after is not None else None,
         seconds=float(spec.get("seconds", 30.0)),
         phase=phase,
+        find=find,
+        replace=replace,
+        occurrences=occurrences,
         _regex=regex,
     )
 
@@ -442,6 +472,8 @@ class SandboxMiddleware:
             elif fault.kind == "hang":
                 await asyncio.sleep(fault.seconds)
                 await self.app(scope, receive, counting_send)
+            elif fault.kind in BODY_KINDS:
+                await self._run_altered(fault, scope, receive, counting_send)
             elif fault.phase == "after":
                 await self._run_swallowed(scope, receive)
                 await self._answer_fault(fault, send if fault.kind == "drop" else counting_send)
@@ -460,6 +492,22 @@ class SandboxMiddleware:
 
         await self.app(scope, receive, discard)
 
+    async def _run_altered(self, fault: Fault, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Run the real handler, then send its response with the body altered by ``fault``."""
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        body = alter_body(b"".join(chunks), fault)
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await _send_simple(send, int(start.get("status", 200)), body, headers)
+
     async def _answer_fault(self, fault: Fault, send: Any) -> None:
         if fault.kind == "drop":
             await _drop_connection(send)
@@ -477,6 +525,26 @@ class SandboxMiddleware:
                 % (status, fault.kind.encode())
             )
             await _send_simple(send, status, body, headers)
+
+
+def alter_body(body: bytes, fault: Fault) -> bytes:
+    """The response body as a ``non_utf8`` / ``rewrite`` fault changes it (pure; unchanged if no match)."""
+    if fault.kind == "rewrite" and fault.find:
+        limit = fault.occurrences or -1
+        return body.replace(fault.find.encode(), (fault.replace or "").encode(), limit)
+    if fault.kind == "non_utf8":
+        if fault.find:
+            at = body.find(fault.find.encode())
+            if at < 0:
+                return body
+            cut = at + len(fault.find.encode())
+        else:
+            match = re.search(rb'":\s*"', body)
+            if match is None:
+                return body
+            cut = match.end()
+        return body[:cut] + INVALID_UTF8 + body[cut:]
+    return body
 
 
 def install_sandbox_middleware(app: FastAPI, injector: FaultInjector, stats: RequestStats) -> None:
