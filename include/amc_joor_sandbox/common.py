@@ -303,6 +303,23 @@ class FaultInjector:
     def random_config(self) -> dict[str, Any]:
         return asdict(self._random)
 
+    def take_body_faults(self, method: str, path: str, taken: Fault | None = None) -> list[Fault]:
+        """Consume every further armed ``non_utf8``/``rewrite`` fault matching this request.
+
+        Body alterations stack: a test may corrupt two fields of the same answer.
+        """
+        out: list[Fault] = []
+        with self._lock:
+            for fault in list(self._faults):
+                if fault is not taken and fault.kind in BODY_KINDS and fault.matches(method, path):
+                    fault.remaining -= 1
+                    fault.fired += 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    self.fired[fault.kind] += 1
+                    out.append(fault)
+        return out
+
     def take(self, method: str, path: str) -> Fault | None:
         """Consume and return the fault for this request, if one is armed for it."""
         with self._lock:
@@ -504,7 +521,9 @@ class SandboxMiddleware:
                 chunks.append(message.get("body", b""))
 
         await self.app(scope, receive, capture)
-        body = alter_body(b"".join(chunks), fault)
+        body = b"".join(chunks)
+        for each in [fault, *self.injector.take_body_faults(scope["method"], scope["path"], fault)]:
+            body = alter_body(body, each)
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         await _send_simple(send, int(start.get("status", 200)), body, headers)
 

@@ -58,3 +58,14 @@ def test_non_utf8_fault_puts_invalid_bytes_inside_a_string_value(fresh_sandbox) 
 def test_rewrite_needs_find_and_replace(fresh_sandbox) -> None:
     with pytest.raises(SandboxError, match="rewrite"):
         fresh_sandbox.amc_admin.arm_fault("rewrite", path="/api/json/products")
+
+
+def test_body_faults_on_one_path_stack(fresh_sandbox) -> None:
+    sb = fresh_sandbox
+    sb.amc_admin.edit("customers", "2001", customer_name="Relaxed Boutique")
+    sb.amc_admin.arm_fault("non_utf8", path="/api/json/customers", find="Relaxed", count=2)
+    sb.amc_admin.arm_fault("rewrite", path="/api/json/customers", find='"customer_id":"2001"',
+                           replace='"customer_id":"X2001"', count=2)
+    resp = httpx.get(f"{sb.amc_url}/api/json/customers/2001", params=sb.amc_auth())
+    assert b"Relaxed" + INVALID_UTF8 in resp.content and b'"customer_id":"X2001"' in resp.content
+    assert sb.amc_admin.stats()["faults_fired"] == {"non_utf8": 1, "rewrite": 1}
