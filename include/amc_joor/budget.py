@@ -13,7 +13,12 @@ the integration's state store (SQLite locally, Postgres in production) *before* 
   a long catalog push cannot starve the 15-minute order promise;
 * every response's ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` re-syncs the row with the
   server's own count (other clients of the account spend credits too), and a 429 marks the
-  window exhausted until its ``Retry-After``.
+  window exhausted until its ``Retry-After``;
+* the server's headers are the truth about the current window: the limit actually used is
+  ``min(configured limit, X-RateLimit-Limit)`` (a connection configured above the account's
+  real allowance paces to the server instead of tripping 429s, and is never stalled by it), the
+  reserve keeps its share of that smaller limit, and ``X-RateLimit-Remaining`` always bounds
+  what we may still spend.
 
 Defaults 300 credits / 300 s; tests and benchmarks scale both down to match the sandbox.
 ``JoorHook(budget=None)`` disables the budget.
@@ -47,6 +52,7 @@ joor_credit_budget = sa.Table(
     sa.Column("used", sa.Integer, nullable=False, default=0),  # credits reserved or seen in the window
     sa.Column("spent_total", sa.Integer, nullable=False, default=0),  # lifetime reservations (stats)
     sa.Column("waits_total", sa.Integer, nullable=False, default=0),  # times a caller had to wait
+    sa.Column("server_limit", sa.Integer, nullable=True),  # last X-RateLimit-Limit seen (NULL: none yet)
 )
 
 
@@ -134,18 +140,33 @@ class CreditBudget:
             except sa.exc.IntegrityError:
                 pass  # another process created it first
 
-    def _cap(self, priority: bool) -> int:
-        return self.limit if priority else self.limit - self.reserve
+    def _effective(self, server_limit: int | None) -> int:
+        """The limit in force: ours, lowered to the server's when the server allows less."""
+        return min(self.limit, server_limit) if server_limit else self.limit
+
+    def _cap(self, priority: bool, server_limit: int | None = None) -> int:
+        """Credits a lane may hold in a window. A lowered limit keeps the reserve's share of it."""
+        eff = self._effective(server_limit)
+        if priority:
+            return eff
+        reserve = self.reserve if eff >= self.limit else (self.reserve * eff) // self.limit
+        return eff - reserve
+
+    def effective_limit(self) -> int:
+        """The window limit in force now (:attr:`limit`, or the server's when smaller)."""
+        return self._effective(self.snapshot().get("server_limit"))  # type: ignore[arg-type]
 
     def try_acquire(self, cost: int, priority: bool = False) -> bool:
         """Reserve ``cost`` credits now if the window has room; never waits."""
         t = joor_credit_budget
         now = self.clock()
-        cap = self._cap(priority)
-        if cost > cap:
-            raise ValueError(f"a call costing {cost} credits can never fit a cap of {cap}")
         assert self.engine is not None
         with self.engine.begin() as conn:
+            server_limit = conn.execute(sa.select(t.c.server_limit).where(t.c.account == self.account)).scalar()
+            cap = self._cap(priority, server_limit)
+            if cost > cap:
+                raise ValueError(f"a call costing {cost} credits can never fit a cap of {cap} "
+                                 f"(limit {self.limit}, server limit {server_limit})")
             # 1. Within the open window: take the credits if they fit.
             got = conn.execute(
                 t.update()
@@ -203,7 +224,7 @@ class CreditBudget:
         snap = self.snapshot()
         end = snap.get("window_end")
         used = 0 if end is None or end <= self.clock() else int(snap.get("used") or 0)
-        return max(0, self._cap(priority) - used)
+        return max(0, self._cap(priority, snap.get("server_limit")) - used)  # type: ignore[arg-type]
 
     def window_end(self) -> float | None:
         t = joor_credit_budget
@@ -233,8 +254,12 @@ class CreditBudget:
     def sync(self, headers: Mapping[str, str], received_at: float | None = None, sent_at: float | None = None) -> None:
         """Align the row with a response's ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset``.
 
+        * ``X-RateLimit-Limit`` is remembered (an account property, stale replies included): the
+          effective limit is ``min(limit, server limit)``.
         * A response to a request sent before the current window opened is stale: ignored.
-        * The server's count wins upwards (other clients of the account spend credits too).
+        * The server's count wins upwards (other clients of the account spend credits too):
+          ``effective limit - remaining``. With a larger server limit this is "no more than the
+          server's remaining"; with a smaller one it is exactly the server's own count.
         * The reset header bounds the server's window end: it lies within
           ``(sent_at + reset - resolution, received_at + reset]`` (JOOR-style headers round
           the seconds up). Our end is kept while it sits inside those bounds, pulled in to the
@@ -250,13 +275,17 @@ class CreditBudget:
         resolution = 1.0 if float(reset_in).is_integer() else 0.001
         hi = received + reset_in + self.sync_margin
         lo = sent + reset_in - resolution
-        server_used = max(0, (server_limit or self.limit) - remaining)
-        if server_limit and server_limit != self.limit:
-            server_used = max(0, self.limit - remaining)
         t = joor_credit_budget
         assert self.engine is not None
         current = sa.and_(t.c.account == self.account, t.c.window_start.is_not(None), t.c.window_start <= sent)
         with self.engine.begin() as conn:
+            if server_limit:
+                conn.execute(t.update().where(t.c.account == self.account, sa.or_(
+                    t.c.server_limit.is_(None), t.c.server_limit != server_limit)).values(server_limit=server_limit))
+            else:
+                server_limit = conn.execute(
+                    sa.select(t.c.server_limit).where(t.c.account == self.account)).scalar()
+            server_used = max(0, self._effective(server_limit) - remaining)
             conn.execute(
                 t.update()
                 .where(current)

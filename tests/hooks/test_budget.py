@@ -167,3 +167,46 @@ def test_processes_share_one_row_on_postgres(postgres_state_url):
     for t in threads:
         t.join(60)
     assert sum(got) == 40 and b.snapshot()["used"] == 40
+
+
+# --- the server's limit is the truth about the window -------------------------------------------
+
+
+def test_a_smaller_server_limit_lowers_the_effective_limit_instead_of_stalling(engine):
+    """Client configured for 300 (say, raised), the account still allows 20: the client counts
+    what the server counts and stops at the server's 20 (reserve scaled to its share)."""
+    clock = FakeClock()
+    b = make(engine, clock, limit=300, reserve=30)
+    b.acquire(1)
+    t0 = clock.t
+    b.sync({"X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "19", "X-RateLimit-Reset": "10"}, t0 + 0.01, t0)
+    snap = b.snapshot()
+    assert snap["used"] == 1 and snap["server_limit"] == 20  # one credit spent, not 300 - 19
+    assert b.effective_limit() == 20
+    assert b.available() == 20 - 2 - 1  # reserve 30 of 300 -> 2 of 20
+    assert b.available(priority=True) == 19
+    assert all(b.try_acquire(1) for _ in range(17)) and not b.try_acquire(1)
+    assert b.try_acquire(2, priority=True) and not b.try_acquire(1, priority=True)
+
+
+def test_a_larger_server_limit_never_raises_ours_but_its_remaining_bounds_us(engine):
+    clock = FakeClock()
+    b = make(engine, clock, limit=20, reserve=0)
+    b.acquire(1)
+    t0 = clock.t
+    b.sync({"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "299", "X-RateLimit-Reset": "10"}, t0, t0)
+    assert b.effective_limit() == 20 and b.snapshot()["used"] == 1
+    # other clients of the account spent nearly everything: only 5 credits are left on the server
+    b.sync({"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "5", "X-RateLimit-Reset": "9"}, t0 + 1, t0 + 1)
+    assert b.available() == 5
+
+
+def test_headers_without_a_limit_use_the_known_server_limit(engine):
+    clock = FakeClock()
+    b = make(engine, clock, limit=300, reserve=0)
+    b.acquire(1)
+    t0 = clock.t
+    b.sync({"X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "19", "X-RateLimit-Reset": "10"}, t0, t0)
+    b.acquire(1)
+    b.sync({"X-RateLimit-Remaining": "18", "X-RateLimit-Reset": "10"}, t0 + 0.1, t0 + 0.1)
+    assert b.snapshot()["used"] == 2 and b.effective_limit() == 20
