@@ -190,12 +190,15 @@ class CreditLimiter:
             else:
                 self.responses_429 += 1
             used = int(win[1])
-        headers = {
-            "X-RateLimit-Limit": str(cfg.credits_per_window),
-            "X-RateLimit-Remaining": str(max(0, cfg.credits_per_window - used)),
-            "X-RateLimit-Reset": str(math.ceil(reset_in)),
-            "X-Throttling-Account-Id": account,
-        }
+        headers = {"X-Throttling-Account-Id": account}
+        if cfg.rate_limit_enabled:
+            # only a limit that is enforced is advertised: with it off, headers saying "300 per
+            # window, 0 left" would make a client's credit budget pace itself to a fiction
+            headers.update({
+                "X-RateLimit-Limit": str(cfg.credits_per_window),
+                "X-RateLimit-Remaining": str(max(0, cfg.credits_per_window - used)),
+                "X-RateLimit-Reset": str(math.ceil(reset_in)),
+            })
         if not allowed:
             headers["Retry-After"] = str(max(1, math.ceil(reset_in)))
         return allowed, headers

@@ -259,6 +259,30 @@ def test_429_storm_with_the_budget_sends_no_429(joor_conn_id, fresh_sandbox, bud
     assert elapsed >= 4.0  # 25 credits at 10 per 2 s window: it waited for two resets
 
 
+def test_client_limit_above_the_servers_paces_to_the_server_instead_of_stalling(
+        joor_conn_id, fresh_sandbox, budget_engine):
+    """The connection says 300 credits (raised), the account still allows 10 per 2 s window: the
+    budget follows the server's headers (no 429s) and keeps its pace (no one-call-per-window stall)."""
+    fresh_sandbox.joor_admin.config(credits_per_window=10, window_seconds=2)
+    budget = CreditBudget(account="1001", limit=300, window_seconds=300, reserve=30, engine=budget_engine)
+    elapsed = storm(hook(joor_conn_id, budget=budget), 25)
+    s = stats(fresh_sandbox)
+    assert s["credits_spent"] == 25 and s["max_credits_in_window"] <= 10
+    assert s["responses_429"] <= 1  # at most the very first window, before any header was seen
+    assert elapsed < 12.0  # 25 credits at 9 (10 less the scaled reserve) per 2 s: ~3 windows, not ~25
+    assert budget.effective_limit() == 10
+
+
+def test_a_sandbox_without_rate_limit_does_not_pace_a_budgeted_client(joor_conn_id, fresh_sandbox, budget_engine):
+    """Rate limit off (benches, multi-run tests): more than the sandbox's nominal 300 credits in
+    one of its 300 s windows must go straight through a budget configured above that."""
+    fresh_sandbox.joor_admin.config(rate_limit_enabled=False)
+    budget = CreditBudget(account="1001", limit=100_000, window_seconds=300, reserve=0, engine=budget_engine,
+                          max_wait=3)
+    storm(hook(joor_conn_id, budget=budget), 320)  # a paced client would raise BudgetTimeout here
+    assert stats(fresh_sandbox)["credits_spent"] == 320 and budget.effective_limit() == 100_000
+
+
 def test_priority_lane_gets_the_reserve(joor_conn_id, fresh_sandbox, budget_engine):
     fresh_sandbox.joor_admin.config(credits_per_window=10, window_seconds=30)
     normal = CreditBudget(account="1001", limit=10, window_seconds=30, reserve=4, engine=budget_engine, max_wait=1)
