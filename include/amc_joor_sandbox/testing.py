@@ -41,7 +41,8 @@ class SandboxAdmin:
 
     def __init__(self, base_url: str, timeout: float = 60.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url + "/_sandbox", timeout=timeout)
+        # a sandbox is never behind a proxy: ignore HTTP(S)_PROXY set for the real APIs
+        self.http = httpx.Client(base_url=self.base_url + "/_sandbox", timeout=timeout, trust_env=False)
 
     def close(self) -> None:
         self.http.close()

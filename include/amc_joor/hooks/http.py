@@ -21,6 +21,7 @@ envelope; raise to fail or to retry) and ``on_unauthorized`` (renew a token once
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import random
@@ -182,6 +183,25 @@ def retry_after_seconds(headers: Mapping[str, str], default: float) -> float:
     return default
 
 
+#: ``proxies=`` for one request that must go direct: ``None`` values remove the env's proxies.
+NO_PROXIES: dict[str, None] = {"http": None, "https": None, "all": None}
+
+
+def bypasses_proxy(url: str) -> bool:
+    """Whether ``url`` is on this machine (127.0.0.0/8, ``::1``, ``localhost``): never proxied.
+
+    Why: the sandboxes listen on loopback; a proxy env set for the real APIs (HTTPS_PROXY without
+    NO_PROXY covering 127.0.0.1) would send sandbox calls to the proxy, which cannot reach them.
+    """
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def redact_url(url: str) -> str:
     """The URL without its query string (AMC carries the token there): safe to log or raise."""
     parts = urlsplit(url)
@@ -252,7 +272,9 @@ class Transport:
     logger: logging.Logger | logging.LoggerAdapter | Any = log
     sleep: Callable[[float], None] = time.sleep
     session: requests.Session | None = None
-    trust_env: bool = True  # honour HTTPS_PROXY/NO_PROXY (connection extra ``trust_env: false`` to ignore)
+    # honour HTTPS_PROXY/NO_PROXY (connection extra ``trust_env: false`` to ignore); loopback
+    # hosts (the sandboxes) always go direct, whatever the env says (see bypasses_proxy)
+    trust_env: bool = True
 
     def get_session(self) -> requests.Session:
         """A plain session: no connection extras as headers, no basic auth, pooled connections."""
@@ -328,6 +350,8 @@ class Transport:
                 "headers": dict(headers or {}),
                 "timeout": timeout,
             }
+            if self.trust_env and bypasses_proxy(url):
+                kwargs["proxies"] = NO_PROXIES  # the env's proxies are for remote hosts only
             if before_send is not None:
                 b0 = time.monotonic()
                 before_send(kwargs)  # may block on the credit budget: not "busy" time
