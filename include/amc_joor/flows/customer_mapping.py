@@ -32,6 +32,8 @@ from typing import Any
 
 import pendulum
 
+from amc_joor.models.amc import garbled_fields, garbled_reason
+
 #: JOOR's field length limits (customer_code and customer_name are documented; the rest are
 #: the sandbox's [P] limits, kept in one place).
 FIELD_LIMITS: dict[str, int] = {
@@ -224,6 +226,30 @@ def validate_connection(payload: Mapping[str, Any], *, currency_known: bool = Tr
     return problems
 
 
+def record_problems(customer: Mapping[str, Any], ship_tos: Iterable[Mapping[str, Any]] = ()) -> list[str]:
+    """What is wrong with the AMC record itself (not with the JOOR payload): garbled text, a
+    ``last_modified_time`` that is not a date-time (the watermark could not place it)."""
+    problems: list[str] = []
+    garbled = garbled_fields(dict(customer))
+    for loc in ship_tos:
+        garbled += [f"ship-to {_s(loc.get('ship_to_id'))} {f}" for f in garbled_fields(dict(loc))]
+    if garbled:
+        problems.append(garbled_reason(garbled))
+    stamp = _s(customer.get("last_modified_time"))
+    if stamp and not _parses(stamp):
+        problems.append(f"last_modified_time {stamp!r} is not an ISO-8601 date-time (AMC sent a bad value); "
+                        "not sent — edit and save the customer in AMC so it gets a new time")
+    return problems
+
+
+def _parses(value: str) -> bool:
+    try:
+        _ts(value)
+    except (ValueError, TypeError):  # pendulum.ParserError is a ValueError
+        return False
+    return True
+
+
 def content_hash(payload: Mapping[str, Any]) -> str:
     """A stable hash of what would be sent: unchanged customers are not re-sent."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
@@ -306,6 +332,7 @@ def plan_customers(
             price_problem = resolve_price_label(payload, price_types)
             if price_problem:
                 problems.append(price_problem)
+        problems.extend(record_problems(row, by_customer.get(cid, [])))
         if problems:
             plan.failures.append(CustomerFailure(
                 key=payload["customer_code"] or f"amc:{cid}",
@@ -369,7 +396,8 @@ def next_watermark(
     oldest of them (the AMC filter is ``>=``, so that customer is read again); otherwise it
     moves to the newest time read. It never moves backwards.
     """
-    seen = [(t, ok) for t, ok in seen if t]
+    # a time that does not parse cannot place the watermark (its customer is reported instead)
+    seen = [(t, ok) for t, ok in seen if t and _parses(t)]
     if not seen:
         return current
     pending = [t for t, ok in seen if not ok]

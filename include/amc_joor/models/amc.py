@@ -107,6 +107,36 @@ def parse_str(value: Any) -> str | None:
     return str(value).strip()
 
 
+#: What a JSON reader puts where an API sent bytes that are not valid UTF-8 (``requests``
+#: decodes ``application/json`` as UTF-8 with ``errors="replace"``). A record carrying it was
+#: garbled on the way and must be reported, never passed on as if it were the real text.
+REPLACEMENT_CHAR = "\ufffd"
+
+
+def garbled_fields(record: Any, prefix: str = "") -> list[str]:
+    """Dotted names of every text value in a raw API record that holds :data:`REPLACEMENT_CHAR`.
+
+    Nested dicts and lists are walked (``billing_address.name``, ``images[0].img``). Pure.
+    """
+    out: list[str] = []
+    if isinstance(record, str):
+        if REPLACEMENT_CHAR in record:
+            out.append(prefix or "value")
+    elif isinstance(record, dict):
+        for key, value in record.items():
+            out.extend(garbled_fields(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(record, list | tuple):
+        for i, value in enumerate(record):
+            out.extend(garbled_fields(value, f"{prefix}[{i}]"))
+    return out
+
+
+def garbled_reason(fields: list[str]) -> str:
+    """The failure text for :func:`garbled_fields` hits: which fields, why, what to do."""
+    return (f"{', '.join(fields)} contain{'s' if len(fields) == 1 else ''} bytes that are not valid UTF-8 "
+            "(the API sent corrupted text); re-type the value in the source system")
+
+
 def format_amc_date(value: date) -> str:
     """A ``date`` in AMC's document format ``MM/DD/YYYY``."""
     return value.strftime("%m/%d/%Y")
