@@ -110,23 +110,18 @@ def amc_joor_catalog_push():
         """Map, hash and diff against state; stage the changed records in batches."""
         import logging
 
-        from airflow.sdk.exceptions import AirflowFailException
-
         from amc_joor.flows import catalog
         from amc_joor.flows import catalog_mapping as cm
         from amc_joor.hooks.joor import JoorHook
-        from amc_joor.settings import SettingsError, load_settings
+        from amc_joor.params import split_list
+        from amc_joor.settings import load_settings
         from amc_joor.state import get_engine
 
         ctx = get_current_context()
         params = ctx["params"]
-        try:
-            settings = load_settings()
-        except SettingsError as exc:
-            raise AirflowFailException(str(exc)) from None
+        settings = load_settings()
         override = str(params.get("image_sync") or "setting")
-        styles = tuple(s.strip() for s in str(params.get("style_numbers") or "").replace("\n", ",").split(",")
-                       if s.strip())
+        styles = tuple(split_list(params.get("style_numbers")))
         options = cm.PlanOptions(
             default_currency_name=settings.default_currency_name,
             image_sync=settings.image_sync if override == "setting" else override == "on",

@@ -76,10 +76,6 @@ became pending outside this integration (e.g. Data Services' own upload) are not
 """
 
 
-def _codes(raw: object) -> list[str]:
-    return [c.strip() for c in str(raw or "").replace("\n", ",").split(",") if c.strip()]
-
-
 @dag(
     dag_id=DAG_ID,
     description="AMC customers to JOOR (match by JOOR customer code); new ones tracked through Data Services",
@@ -113,24 +109,20 @@ def amc_joor_customer_sync():
     @task
     def plan() -> list[dict]:
         """Read AMC + JOOR price types, map and validate, stage the upload CSV and the batches."""
-        from airflow.sdk.exceptions import AirflowFailException
-
         from amc_joor.flows import customers
         from amc_joor.hooks.amc import AmcHook
         from amc_joor.hooks.joor import JoorHook
-        from amc_joor.settings import SettingsError, load_settings
+        from amc_joor.params import split_list
+        from amc_joor.settings import load_settings
         from amc_joor.state import get_engine
 
         ctx = get_current_context()
         params = ctx["params"]
-        try:
-            settings = load_settings()
-        except SettingsError as exc:
-            raise AirflowFailException(str(exc)) from None
+        settings = load_settings()
         planned = customers.plan_run(
             AmcHook(), JoorHook(), get_engine(), settings,
             dag_id=DAG_ID, run_id=ctx["run_id"], mode=str(params.get("mode") or "incremental"),
-            codes=_codes(params.get("customer_codes")), dry_run=bool(params.get("dry_run")),
+            codes=split_list(params.get("customer_codes")), dry_run=bool(params.get("dry_run")),
         )
         return planned["batches"]  # the manifest is staged at a path derived from the run
 

@@ -95,6 +95,7 @@ def amc_joor_inventory_push():
         from amc_joor import staging
         from amc_joor.flows import inventory
         from amc_joor.hooks.amc import AmcHook
+        from amc_joor.params import split_list
         from amc_joor.settings import SettingsError, load_settings
         from amc_joor.state import get_engine
 
@@ -102,9 +103,9 @@ def amc_joor_inventory_push():
         params = ctx["params"]
         run_id = ctx["run_id"]
         dry_run = bool(params.get("dry_run"))
-        styles = [s.strip() for s in str(params.get("style_numbers") or "").replace("\n", ",").split(",") if s.strip()]
-        try:
-            settings = load_settings()
+        styles = split_list(params.get("style_numbers"))
+        settings = load_settings()
+        try:  # the settings are valid JSON but may not match AMC (e.g. an unknown warehouse)
             result = inventory.plan_inventory(
                 AmcHook(),
                 settings,

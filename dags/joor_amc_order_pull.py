@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import Param, dag, get_current_context, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 from amc_joor.schedules import cron, default_args
 
@@ -137,13 +136,13 @@ def joor_amc_order_pull():
 
         from amc_joor.flows import orders
         from amc_joor.hooks.joor import JoorHook
-        from amc_joor.settings import SettingsError, load_settings
+        from amc_joor.settings import load_settings
         from amc_joor.state import get_engine
 
+        settings = load_settings()
         try:
-            settings = load_settings()
             scope = _scope()
-        except (SettingsError, ValueError) as exc:  # only a settings/params change fixes it
+        except ValueError as exc:  # a bad date range in the trigger form: only new params fix it
             raise AirflowFailException(str(exc)) from None
         run_id = get_current_context()["run_id"]
         return orders.step_fetch(JoorHook(priority=True), settings, scope, get_engine(), DAG_ID, run_id)

@@ -147,7 +147,15 @@ def _explain(exc: ValidationError, raw: dict[str, Any]) -> str:
 
 
 def load_settings() -> IntegrationSettings:
-    """Read and validate the Variable inside a task (never at DAG parse time)."""
-    from airflow.sdk import Variable
+    """Read and validate the Variable inside a task (never at DAG parse time).
 
-    return IntegrationSettings.from_json(Variable.get(SETTINGS_VARIABLE, default=None))
+    A bad value fails the task without retries (``AirflowFailException``): only a settings
+    change fixes it, so retrying would only delay the alert.
+    """
+    from airflow.sdk import Variable
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        return IntegrationSettings.from_json(Variable.get(SETTINGS_VARIABLE, default=None))
+    except SettingsError as exc:
+        raise AirflowFailException(str(exc)) from None

@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from amc_joor.flows import order_mapping as om
+from amc_joor.params import split_list
 from amc_joor.state import metadata, utcnow
 
 log = logging.getLogger("amc_joor.orders")
@@ -153,7 +154,7 @@ def scope_from_params(
     """
     params = params or {}
     dry = bool(params.get("dry_run"))
-    ids = tuple(str(i).strip() for i in _as_list(params.get("order_ids")) if str(i).strip())
+    ids = tuple(split_list(params.get("order_ids")))
     if ids:
         return RunScope("ids", order_ids=ids, dry_run=dry)
     start = _day_start(params.get("approved_from"))
@@ -168,16 +169,6 @@ def scope_from_params(
     if kind in ("backfill", "backfill_job") and interval_start and interval_end and interval_end > interval_start:
         return RunScope("range", approved_from=interval_start, approved_to=interval_end, dry_run=dry)
     return RunScope("pending", dry_run=dry)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        return [p for p in value.replace(";", ",").replace("\n", ",").split(",")]
-    if isinstance(value, Iterable):
-        return list(value)
-    return [value]
 
 
 # --------------------------------------------------------------------------- ledger
