@@ -32,6 +32,9 @@ from typing import Any
 
 import pendulum
 
+# The same rule the catalog push prices styles with, so a customer's currency / price label pair
+# always names a price type its styles are priced in.
+from amc_joor.flows.catalog_mapping import price_type_for
 from amc_joor.models.amc import garbled_fields, garbled_reason
 
 #: JOOR's field length limits (customer_code and customer_name are documented; the rest are
@@ -129,19 +132,6 @@ def _address(row: Mapping[str, Any], code: str) -> dict[str, str]:
         "postal_code": _s(row.get("postal_code") or row.get("zip")),
         "country": _s(row.get("country")),
     }
-
-
-def price_type_for(price_types: Iterable[Mapping[str, Any]], currency: str, group: str) -> Mapping[str, Any] | None:
-    """The JOOR price type a customer buys in: by currency, the AMC price group's name breaks ties.
-
-    The same rule the catalog push uses to price styles, so a customer's currency / price label
-    pair always names a price type its styles are priced in.
-    """
-    matches = [p for p in price_types if _s(p.get("currency_code")).upper() == currency.upper()]
-    if not matches:
-        return None
-    named = [p for p in matches if _s(p.get("name")) == group]
-    return (named or sorted(matches, key=lambda p: _s(p.get("id"))))[0]
 
 
 def map_customer(
