@@ -28,3 +28,17 @@ def test_customer_record_problems_name_the_field() -> None:
     assert "customer_name" in problems[0] and "ship-to 3 city" in problems[0]
     assert "last_modified_time 'yesterday'" in problems[1]
     assert cm.record_problems({"customer_name": "Zoë", "last_modified_time": "2026-11-01T00:00:00Z"}) == []
+
+
+def test_decimal_comma_is_refused_never_read_as_thousands() -> None:
+    import pytest
+
+    from amc_joor.flows import catalog_mapping as catm
+    from amc_joor.models.amc import parse_decimal
+
+    assert str(parse_decimal("1,234.50")) == "1234.50" and str(catm.parse_decimal("1,234", "p")) == "1234"
+    for bad in ("12,50", "1,2345", "12,5"):
+        with pytest.raises(ValueError, match="decimal comma"):
+            parse_decimal(bad)
+        with pytest.raises(ValueError, match="decimal comma"):
+            catm.parse_decimal(bad, "wholesale price")

@@ -57,6 +57,10 @@ SEASON_PREFIX = "amc-season-"
 
 CENT = Decimal("0.01")
 _SLUG = re.compile(r"[^a-z0-9]+")
+#: A number whose commas are thousands separators ("1,234.50"); any other comma is refused.
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+#: Text a JSON reader puts where an API sent bytes that are not valid UTF-8 (see models.amc).
+_GARBLED = "\ufffd"
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -117,8 +121,14 @@ def parse_decimal(value: Any, what: str) -> Decimal:
     """A Decimal from an AMC decimal string; ValueError naming ``what`` when not a number."""
     if blank(value):
         raise ValueError(f"{what} is empty")
+    raw = str(value).strip()
+    if "," in raw:
+        # "12,50" is twelve-fifty written with a decimal comma, not 1250: never guess
+        if not _GROUPED.match(raw):
+            raise ValueError(f"{what} {value!r} is not a number (a decimal comma? AMC amounts use a point: 12.50)")
+        raw = raw.replace(",", "")
     try:
-        d = Decimal(str(value).strip().replace(",", ""))
+        d = Decimal(raw)
     except InvalidOperation:
         raise ValueError(f"{what} {value!r} is not a number") from None
     if not d.is_finite():
@@ -206,8 +216,22 @@ def map_sku(row: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def garbled_text(row: dict[str, Any], fields: Iterable[str] | None = None) -> list[str]:
+    """Fields of a row whose text holds bytes the API sent as invalid UTF-8 (read as U+FFFD)."""
+    names = fields if fields is not None else row.keys()
+    return [f for f in names if isinstance(row.get(f), str) and _GARBLED in row[f]]
+
+
+def garbled_reason(fields: Sequence[str]) -> str:
+    return (f"{', '.join(fields)} contain{'s' if len(fields) == 1 else ''} bytes that are not valid UTF-8 "
+            "(AMC sent corrupted text); re-type the value in AMC")
+
+
 def product_failure(row: dict[str, Any]) -> str | None:
     """Why one AMC product cannot go to JOOR (a merchandiser-actionable reason), or None."""
+    garbled = garbled_text(row)
+    if garbled:
+        return garbled_reason(garbled)
     if not text(row.get("style_number")):
         return f"product_id {row.get('product_id')}: style number is empty"
     if not first_nonblank(row.get("joor_web_title"), row.get("web_title"), row.get("description")):
@@ -215,8 +239,15 @@ def product_failure(row: dict[str, Any]) -> str | None:
     return None
 
 
+#: The SKU fields its JOOR body is built from (checked for garbled text).
+SKU_TEXT_FIELDS = ("sku_id", "attr_2", "color_code", "size", "upc_display")
+
+
 def sku_failure(row: dict[str, Any]) -> str | None:
     """Why one SKU cannot go to JOOR, or None."""
+    garbled = garbled_text(row, SKU_TEXT_FIELDS)
+    if garbled:
+        return f"SKU {row.get('sku_id')}: " + garbled_reason(garbled)
     if not text(row.get("attr_2")):
         return f"SKU {row.get('sku_id')}: colour (attr_2) is empty"
     if not str(row.get("size") or "").strip():
@@ -504,6 +535,8 @@ def plan_catalog(
     ).merge(selected[["product_id", "style_number"]].rename(columns={"style_number": "style"}),
             on="product_id", how="inner", sort=False)
     sel_skus = sel_skus.drop_duplicates("sku_id", keep="first")
+    if not wanted:
+        _unknown_references(plan, prods, cws, sk, selected, sel_skus)
 
     # ---- products ----
     prod_records = selected.to_dict("records")
@@ -530,6 +563,8 @@ def plan_catalog(
     for col in ("size", "color_code"):
         sel_skus[col] = norm_column(sel_skus[col])
     bad = (sel_skus["attr_2"] == "") | (sel_skus["size"] == "")
+    for col in SKU_TEXT_FIELDS:
+        bad = bad | sel_skus[col].astype(str).str.contains(_GARBLED, regex=False)
     for row in sel_skus[bad].to_dict("records"):
         plan.failures.append(PlanFailure(SKU, row["sku_id"], f"style {row['style']}: {sku_failure(row)}"))
     ok = sel_skus[~bad]
@@ -571,6 +606,37 @@ def plan_catalog(
     # ---- left on JOOR, reported (never deleted or set INACTIVE) ----
     plan.leftovers = _leftovers(prods, flagged, all_skus, sel_skus, state, wanted)
     return plan
+
+
+def _unknown_references(plan: CatalogPlan, prods, cws, skus, selected, sel_skus) -> None:
+    """Report records that point at something AMC does not have (vectorised; nothing is guessed).
+
+    * a flagged colorway whose ``product_id`` is not an AMC product;
+    * a SKU (not unflagged) whose ``product_id`` is not an AMC product;
+    * SKUs of a synced style whose colour has no colorway at all on that style — without one
+      they cannot be sent (their colour's SYNC flag and colour code live on the colorway).
+    """
+    known = set(prods["product_id"])
+    for row in cws[(cws["joor_sync"] == "1") & ~cws["product_id"].isin(known)].to_dict("records"):
+        plan.failures.append(PlanFailure(
+            "colorway", row["id"], f"colorway {row['id']} ({row['attribute_2'] or 'no colour'}): product_id "
+            f"{row['product_id'] or '(empty)'} is not an AMC product (/products); fix the colorway's style in AMC"))
+    for row in skus[~skus["product_id"].isin(known)].to_dict("records"):
+        plan.failures.append(PlanFailure(
+            SKU, row["sku_id"], f"SKU {row['sku_id']} ({row['attr_2'] or 'no colour'}): product_id "
+            f"{row['product_id'] or '(empty)'} is not an AMC product (/products); fix the SKU's style in AMC"))
+    mine = skus[skus["product_id"].isin(selected["product_id"]) & ~skus["sku_id"].isin(sel_skus["sku_id"])]
+    if mine.empty:
+        return
+    have = set(zip(cws["product_id"], cws["attribute_2"], strict=True))
+    lost = mine[[(p, c) not in have for p, c in zip(mine["product_id"], mine["attr_2"], strict=True)]]
+    style_of = dict(zip(selected["product_id"], selected["style_number"], strict=True))
+    for (pid, color), group in lost.groupby(["product_id", "attr_2"], sort=True):
+        ids = sorted(group["sku_id"])
+        style = style_of.get(pid, pid)
+        plan.failures.append(PlanFailure(
+            SKU, f"{style}/{color}", f"style {style}: colour {color!r} has no colorway in AMC /product_attributes; "
+            f"its {len(ids)} SKU(s) ({', '.join(ids[:10])}{' …' if len(ids) > 10 else ''}) were not sent"))
 
 
 def _plan_prices(plan, styles, sku_style, currencies, state, options, price_types):

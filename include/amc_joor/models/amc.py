@@ -10,6 +10,7 @@ Empty strings become ``None``.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -23,15 +24,26 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
+#: Commas only as thousands separators (``1,234.50``); ``12,50`` is a decimal comma, refused.
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
 def parse_decimal(value: Any) -> Decimal | None:
-    """``"1,234.50"`` → ``Decimal("1234.50")``; blank → None. Never through float."""
+    """``"1,234.50"`` → ``Decimal("1234.50")``; blank → None. Never through float.
+
+    A comma that is not a thousands separator (``"12,50"``) is an error, never 1250.
+    """
     if _blank(value):
         return None
     if isinstance(value, Decimal):
         return value
     if isinstance(value, float):
         return Decimal(repr(value))
-    text = str(value).strip().replace(",", "").replace("$", "")
+    text = str(value).strip().replace("$", "")
+    if "," in text:
+        if not _GROUPED.match(text):
+            raise ValueError(f"not a decimal: {value!r} (a decimal comma? amounts use a point: 12.50)")
+        text = text.replace(",", "")
     try:
         return Decimal(text)
     except InvalidOperation:
