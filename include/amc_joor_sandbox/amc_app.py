@@ -323,15 +323,23 @@ def create_amc_app(server: AmcServer) -> FastAPI:
                 "counts": {name: len(amc.data.resource(name)) for name in RESOURCES}}
 
     # Rate limiting sits inside the fault middleware: a fault fires before the limiter counts.
-    @app.middleware("http")
-    async def rate_limit(request: Request, call_next: Any) -> Response:
-        if request.url.path.startswith(API_PREFIX):
-            wait = server.over_rate_limit()
-            if wait is not None:
-                resp = envelope([], {}, ["Too many requests"], status=429)
-                resp.headers["Retry-After"] = str(max(1, round(wait)))
-                return resp
-        return await call_next(request)
+    # Pure ASGI (not @app.middleware("http")): BaseHTTPMiddleware streams the reply through a
+    # task group, so the stats middleware around it booked the request only after the client
+    # already had the whole reply.
+    class RateLimitMiddleware:
+        def __init__(self, app_: Any) -> None:
+            self.app = app_
 
+        async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+                wait = server.over_rate_limit()
+                if wait is not None:
+                    resp = envelope([], {}, ["Too many requests"], status=429)
+                    resp.headers["Retry-After"] = str(max(1, round(wait)))
+                    await resp(scope, receive, send)
+                    return
+            await self.app(scope, receive, send)
+
+    app.add_middleware(RateLimitMiddleware)
     install_sandbox_middleware(app, server.faults, server.stats)
     return app

@@ -56,6 +56,38 @@ def _placeholder_joor_app(clock: SandboxClock) -> FastAPI:
     return app
 
 
+class BookkeepingBeforeReply:
+    """Outermost ASGI wrapper: holds a reply's last body chunk until the app stack returned.
+
+    Why: the stats/fault middleware (common.py) books a request in a ``finally`` after the
+    handler returns, i.e. after the reply was handed to the server. A client could therefore
+    read ``/_sandbox/stats`` before its own previous request was counted and tests had to poll.
+    Holding the final chunk until everything inside (stats included) has finished makes a
+    complete reply imply a booked request. Costs nothing measurable: the chunk is already built.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: list[dict[str, Any]] = []
+
+        async def hold_last(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                held.append(message)
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, hold_last)
+        finally:
+            for message in held:
+                await send(message)
+
+
 def build_sandbox(dataset: str = "small", seed: int = 1, *, amc_token: str | None = None) -> Sandbox:
     """Build the World, the AMC server state and app, and the JOOR state and app."""
     world = build_world(dataset, seed)
@@ -70,6 +102,8 @@ def build_sandbox(dataset: str = "small", seed: int = 1, *, amc_token: str | Non
         joor = getattr(joor_app.state, "joor", None)
     else:
         joor_app = _placeholder_joor_app(clock)
+    for app in (amc_app, joor_app):
+        app.add_middleware(BookkeepingBeforeReply)  # added last = outermost
     return Sandbox(world=world, clock=clock, amc=amc, amc_app=amc_app, joor=joor, joor_app=joor_app)
 
 

@@ -13,7 +13,6 @@ from amc_joor.hooks.http import RetryPolicy
 from amc_joor.hooks.paging import PagingError
 from amc_joor.models.amc import AmcOrderHeader, AmcProduct, AmcSku
 from amc_joor_sandbox.connections import AMC_TOKEN
-from amc_joor_sandbox.testing import wait_until
 
 #: Real retry rules with short waits, so fault tests finish in seconds.
 FAST = RetryPolicy(max_attempts=5, max_elapsed=30.0, backoff_initial=0.02, backoff_max=0.2, read_timeout=1.5,
@@ -26,9 +25,9 @@ def hook(conn_id: str, **kw) -> AmcHook:
 
 
 def requests_seen(sandbox, key: str, expected: int) -> int:
-    """The sandbox's request count for ``key`` once it settles (stats are recorded after the reply)."""
-    wait_until(lambda: sandbox.amc_admin.requests().get(key, 0) >= expected, timeout=5)
-    time.sleep(0.1)
+    """The sandbox's request count for ``key`` (booked before each reply completes: no polling).
+
+    ``expected`` is kept for the call sites' readability."""
     return sandbox.amc_admin.requests().get(key, 0)
 
 
