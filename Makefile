@@ -13,6 +13,8 @@ demo:
 	@bin/bootstrap
 	@. bin/env.sh && python -m amc_joor_sandbox.demo
 
+# Tests get their own Airflow home (and metadata DB), so test runs never show up in `make up`'s UI.
+test: export AIRFLOW_HOME := $(CURDIR)/var/test_airflow_home
 test:
 	@bin/bootstrap
 	@. bin/env.sh && { python -m pytest -q $(PYTEST_ARGS); rc=$$?; \

@@ -13,7 +13,7 @@ JOOR_V2_TOKEN = "joor-sandbox-token"
 JOOR_CLIENT_ID = "joor-sandbox-client"
 JOOR_CLIENT_SECRET = "joor-sandbox-secret"
 JOOR_USERNAME = "sandbox@brand.example"
-JOOR_PASSWORD = "sandbox"
+JOOR_PASSWORD = "joor-sandbox-password"
 JOOR_ACCOUNT_ID = "1001"
 
 

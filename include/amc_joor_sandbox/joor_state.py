@@ -74,7 +74,9 @@ class JoorConfig:
     client_id: str = "joor-sandbox-client"
     client_secret: str = "joor-sandbox-secret"
     username: str = "sandbox@brand.example"
-    password: str = "sandbox"
+    # Not plain "sandbox": Airflow masks every occurrence of a password in logs and API answers,
+    # and "sandbox" also appears in the environment extra and the client id.
+    password: str = "joor-sandbox-password"
 
     SECRET_KEYS = ("v2_token", "client_secret", "password")
 
@@ -255,8 +257,11 @@ def _money(value: float) -> str:
     return f"{value:.2f}"
 
 
+#: JOOR's documented v4 product fields, plus the two free-text fields the catalog push sends
+#: (``country_of_origin`` <- AMC origin, ``fabrication`` <- AMC content) [P]: stored and returned.
+PRODUCT_TEXT_EXTRAS = ("country_of_origin", "fabrication")
 PRODUCT_FIELDS = ("name", "external_id", "product_identifier", "description", "order_minimum", "category_ids",
-                  "product_trait_values", "tags")
+                  "product_trait_values", "tags", *PRODUCT_TEXT_EXTRAS)
 SKU_FIELDS = ("external_id", "sku_identifier", "trait_values", "identifiers")
 INTERNAL_KEYS = ("created_by", "update_count", "seed_flaw", "removed_line_items")
 
@@ -592,6 +597,9 @@ class JoorState:
             if not isinstance(ptv, dict) or not ptv.get("trait_id") or "value" not in ptv:
                 return item_error("INVALID", "product_trait_values need trait_id and value", i,
                                   external_id=item.get("external_id"))
+        for key in PRODUCT_TEXT_EXTRAS:
+            if item.get(key) is not None and not isinstance(item[key], str):
+                return item_error("INVALID", f"{key} must be a string or null", i, external_id=item.get("external_id"))
         return None
 
     def products_bulk_create(self, items: Any, actor: str) -> tuple[list[Row], list[Row]]:
