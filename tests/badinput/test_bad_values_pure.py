@@ -42,3 +42,20 @@ def test_decimal_comma_is_refused_never_read_as_thousands() -> None:
             parse_decimal(bad)
         with pytest.raises(ValueError, match="decimal comma"):
             catm.parse_decimal(bad, "wholesale price")
+
+
+def test_inventory_unreadable_quantity_is_rejected_not_zeroed() -> None:
+    import pandas as pd
+
+    from amc_joor.flows import inventory as inv
+
+    values = pd.Series(["12.000", "-3", "", None, "1,200", "lots", "12,5"])
+    assert inv.clean_quantity(values).tolist() == [12, 0, 0, 0, 1200, 0, 0]
+    assert inv.unreadable_quantity(values).tolist() == [False, False, False, False, False, True, True]
+    stock = pd.DataFrame({"sku_id": ["1", "2"], "qty_avail_sell": ["5", "lots"]})
+    skus = pd.DataFrame({"sku_id": ["1", "2"], "upc": ["0001", "0002"], "style_number": ["S", "S"],
+                         "color_code": ["B", "B"], "size": ["M", "L"]})
+    delta = inv.plan_delta(inv.current_stock(stock, skus, "qty_avail_sell"),
+                           pd.DataFrame({"sku_id": [], "content_hash": []}), "Main Warehouse")
+    assert delta.to_send["sku_id"].tolist() == ["1"]
+    assert delta.rejected.to_dict("records") == [{"sku_id": "2", "reason": "the stock value 'lots' is not a number"}]

@@ -107,16 +107,40 @@ def stock_column_for(stock_field: str) -> str:
 # --- pure: stock frame, keys, hashes, delta ----------------------------------------------------
 
 
+#: Thousands separators AMC may send in quantities ("1,200.000").
+_GROUPED = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"
+
+
+def _ungroup(values: pd.Series) -> pd.Series:
+    """Stripped text with thousands separators removed ("1,200" -> "1200"; "12,5" stays)."""
+    text = values.astype("string").fillna("").str.strip()
+    grouped = text.str.match(_GROUPED)
+    if grouped.any():
+        text = text.where(~grouped, text.str.replace(",", "", regex=False))
+    return text
+
+
 def clean_quantity(values: pd.Series) -> pd.Series:
     """AMC quantities (strings like ``"12.000"``, blanks, negatives) -> non-negative ints.
 
-    Fractions are floored (never promise stock that is not there); blanks count as 0.
+    Fractions are floored (never promise stock that is not there); blanks count as 0. Text that
+    is not a number also reads 0 here: :func:`unreadable_quantity` finds it first, and
+    :func:`current_stock` keeps such SKUs out of the push (reported, JOOR keeps its quantity).
     """
     import numpy as np
     import pandas as pd
 
-    qty = pd.to_numeric(values, errors="coerce").fillna(0.0)
+    qty = pd.to_numeric(_ungroup(values).replace("", None), errors="coerce").astype("float64").fillna(0.0)
     return np.floor(qty.clip(lower=0)).astype("int64")
+
+
+def unreadable_quantity(values: pd.Series) -> pd.Series:
+    """True where AMC sent a quantity that is neither blank nor a number (``"lots"``, ``"12,5"``)."""
+    import pandas as pd
+
+    text = _ungroup(values)
+    number = pd.to_numeric(text.replace("", None), errors="coerce")
+    return ((text != "") & number.isna()).astype(bool)
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -144,21 +168,26 @@ def current_stock(
             f"Setting stock_field reads AMC column {stock_column!r}, which /sku_warehouse does not return; "
             f"columns present: {', '.join(sorted(map(str, stock_rows.columns)))}"
         )
+    raw = stock_rows[stock_column] if len(stock_rows) else pd.Series([], dtype=object)
     stock = pd.DataFrame(
         {
             "sku_id": _text(stock_rows["sku_id"]) if len(stock_rows) else pd.Series([], dtype=object),
-            "qty": clean_quantity(stock_rows[stock_column]) if len(stock_rows) else pd.Series([], dtype="int64"),
+            "qty": clean_quantity(raw) if len(stock_rows) else pd.Series([], dtype="int64"),
+            # the value AMC sent when it is not a number ('' when it is): such a SKU is not sent
+            "bad_qty": _text(raw).where(unreadable_quantity(raw), "") if len(stock_rows) else pd.Series([], dtype=object),
         }
     )
     # One warehouse should give one row per SKU; if AMC repeats one, its rows add up.
-    stock = stock.groupby("sku_id", as_index=False, sort=False)["qty"].sum()
+    stock = stock.groupby("sku_id", as_index=False, sort=False).agg(qty=("qty", "sum"), bad_qty=("bad_qty", "max"))
     out = pd.DataFrame({"sku_id": _text(skus["sku_id"])})
     for col in ("upc", "style_number", "color_code", "size", "joor_sku_id"):
         out[col] = _text(skus[col]) if col in skus.columns else ""
     out = out.drop_duplicates("sku_id", keep="last")
     out = out.merge(stock, on="sku_id", how="left")
     out["qty"] = out["qty"].fillna(0).astype("int64")
-    return out[["sku_id", "qty", "upc", "style_number", "color_code", "size", "joor_sku_id"]].reset_index(drop=True)
+    out["bad_qty"] = out["bad_qty"].fillna("").astype(object)
+    return out[["sku_id", "qty", "upc", "style_number", "color_code", "size", "joor_sku_id", "bad_qty"]].reset_index(
+        drop=True)
 
 
 def joor_keys(frame: pd.DataFrame) -> pd.Series:
@@ -203,6 +232,7 @@ class Delta:
     unchanged: int  # SKUs whose acknowledged state equals AMC's now
     unkeyed: pd.DataFrame  # SKUs with neither UPC nor style/color/size: reported
     considered: int  # SKUs in scope (synced to JOOR, filtered by style numbers)
+    rejected: pd.DataFrame | None = None  # sku_id, reason: bad values from AMC, reported, not sent
 
 
 def plan_delta(
@@ -226,6 +256,8 @@ def plan_delta(
     frame = frame.copy()
     frame["joor_key"] = joor_keys(frame) if len(frame) else []
     considered = len(frame)
+    rejected = rejected_rows(frame)
+    frame = frame[~frame["sku_id"].isin(rejected["sku_id"])]
     unkeyed = frame[frame["joor_key"] == ""]
     frame = frame[frame["joor_key"] != ""].copy()
     frame["content_hash"] = content_hashes(frame, joor_warehouse) if len(frame) else []
@@ -241,7 +273,31 @@ def plan_delta(
         unchanged=int((~changed_mask).sum()),
         unkeyed=unkeyed.reset_index(drop=True),
         considered=considered,
+        rejected=rejected,
     )
+
+
+#: The SKU fields that address it on JOOR (garbled text there would push to the wrong SKU or none).
+IDENTITY_COLUMNS = ("upc", "style_number", "color_code", "size")
+
+
+def rejected_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """SKUs whose AMC values cannot be trusted: a stock value that is not a number, or identity
+    text AMC sent as invalid UTF-8 (read as U+FFFD). Vectorised; ``sku_id, reason``."""
+    import pandas as pd
+
+    reasons = pd.Series("", index=frame.index, dtype=object)
+    for col in IDENTITY_COLUMNS:
+        if col in frame.columns and len(frame):
+            hit = frame[col].astype(str).str.contains("\ufffd", regex=False)
+            reasons = reasons.where(~hit | (reasons != ""), f"{col} contains bytes that are not valid UTF-8 (AMC sent "
+                                    "corrupted text); re-type it in AMC")
+    if "bad_qty" in frame.columns and len(frame):
+        bad = (frame["bad_qty"] != "") & (reasons == "")
+        reasons = reasons.where(~bad, "the stock value " + frame["bad_qty"].astype(str).map(repr)
+                                + " is not a number")
+    keep = reasons != ""
+    return pd.DataFrame({"sku_id": frame["sku_id"][keep].astype(object), "reason": reasons[keep]}).reset_index(drop=True)
 
 
 def split_batches(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
@@ -377,6 +433,16 @@ def report_unkeyed(report: RunReport, unkeyed: pd.DataFrame) -> None:
             f"SKU {sku_id} (style {style or '?'}, color {color or '?'}, size {size or '?'}) has no UPC and no "
             f"{', '.join(missing)}: add a UPC in AMC so JOOR can match it; not sent",
         )
+
+
+def report_rejected(report: RunReport, rejected: pd.DataFrame | None, stock_column: str) -> None:
+    """SKUs kept out of the push because AMC sent a bad value: one failure each, naming the field."""
+    if rejected is None:
+        return
+    for sku_id, reason in zip(rejected["sku_id"], rejected["reason"], strict=True):
+        reason = reason.replace("the stock value", f"the stock value ({stock_column})", 1)
+        report.fail(REPORT_ENTITY, str(sku_id),
+                    f"SKU {sku_id}: {reason}; not sent, JOOR keeps its last quantity — fix it in AMC")
 
 
 # --- I/O: state ------------------------------------------------------------------------------
@@ -528,6 +594,7 @@ class InventoryPlan:
         report = RunReport(FLOW)
         report.count(REPORT_ENTITY, "unchanged", self.delta.unchanged)
         report_unkeyed(report, self.delta.unkeyed)
+        report_rejected(report, self.delta.rejected, self.stock_column)
         report.note("amc_warehouse", f"{self.warehouse.name} (id {self.warehouse.id})")
         report.note("joor_warehouse", self.joor_warehouse)
         report.note("stock_column", self.stock_column)
