@@ -519,6 +519,8 @@ class JoorState:
 
     # ------------------------------------------------------------------ catalog: indexes
     def _put_product(self, rec: Row) -> None:
+        for key in PRODUCT_TEXT_EXTRAS:  # one shape for seeded, restored and created products
+            rec.setdefault(key, None)
         self.products[rec["id"]] = rec
         if rec.get("external_id"):
             self.prod_by_ext[str(rec["external_id"])] = rec["id"]

@@ -284,6 +284,29 @@ def test_products_create_duplicate_lookup_update(joor: Joor) -> None:
     assert joor.ok(joor.get("/v4/products", ids=data[0]["id"]))["data"][0]["name"] == "Linen Shirt II"
 
 
+def test_products_keep_country_of_origin_and_fabrication(joor: Joor) -> None:
+    """What the catalog push sends besides JOOR's documented fields ([P]): stored and returned."""
+    data, errors = joor.bulk("/v4/products/bulk_create", [
+        {"name": "Poncho", "external_id": "3001", "country_of_origin": "Peru", "fabrication": "100% Alpaca"},
+        {"name": "Plain", "external_id": "3002"},
+        {"name": "Bad", "external_id": "3003", "fabrication": {"cotton": 100}},
+    ])
+    assert [d["external_id"] for d in data] == ["3001", "3002"]
+    assert [(e["status"], e["details"]["index"]) for e in errors] == [("INVALID", 2)]
+    assert "fabrication" in errors[0]["message"]
+    got = {p["external_id"]: p for p in joor.ok(joor.get("/v4/products", external_ids="3001,3002"))["data"]}
+    assert (got["3001"]["country_of_origin"], got["3001"]["fabrication"]) == ("Peru", "100% Alpaca")
+    assert (got["3002"]["country_of_origin"], got["3002"]["fabrication"]) == (None, None)
+    # an update changes only what it carries; null clears
+    joor.bulk("/v4/products/bulk_update", [{"id": data[0]["id"], "fabrication": "80% Alpaca, 20% Wool"},
+                                           {"id": data[1]["id"], "country_of_origin": "Italy"}])
+    got = {p["external_id"]: p for p in joor.ok(joor.get("/v4/products", external_ids="3001,3002"))["data"]}
+    assert (got["3001"]["country_of_origin"], got["3001"]["fabrication"]) == ("Peru", "80% Alpaca, 20% Wool")
+    assert got["3002"]["country_of_origin"] == "Italy"
+    catalog = joor.admin.get("/joor/catalog")["products"]
+    assert any(p.get("country_of_origin") == "Peru" for p in catalog)
+
+
 def test_skus_need_color_and_size_and_are_unique(joor: Joor) -> None:
     pid, skus = joor.create_style("2001", [("Black", "BLK"), ("Navy", "NVY")], ["S", "M"], upc_base=81234500000)
     assert len(skus) == 4 and all(s["product_id"] == pid for s in skus)
