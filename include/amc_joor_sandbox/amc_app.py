@@ -10,6 +10,7 @@ styles, stock, exchange rates and customers.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import struct
@@ -43,6 +44,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "default_page_size": 100,
     "max_page_size": 1000,
     "paging_styles": "both",
+    # {"seconds": T, "commit": "before"|"after", "count": N}: the next N order creates
+    # answer T seconds late. "before": committed, then the wait (the reply is late or lost);
+    # "after": the wait, then committed even if the client gave up meanwhile (AMC was slow).
+    "orders_create_delay": None,
 }
 
 
@@ -88,6 +93,8 @@ class AmcServer:
         for k in ("default_page_size", "max_page_size", "max_time_skew_seconds"):
             if k in body and int(body[k]) < 1:
                 raise ValueError(f"{k} must be >= 1")
+        if body.get("orders_create_delay") is not None:
+            body["orders_create_delay"] = check_create_delay(body["orders_create_delay"])
         self.config.update(body)
         self._push_paging_config()
         return self.public_config()
@@ -103,6 +110,15 @@ class AmcServer:
         if self.after_reset is not None:
             self.after_reset(body)
 
+    def take_create_delay(self) -> dict[str, Any] | None:
+        """The order-create delay for this create (one use of its count), or None."""
+        delay = self.config.get("orders_create_delay")
+        if not delay:
+            return None
+        left = int(delay["count"]) - 1
+        self.config["orders_create_delay"] = {**delay, "count": left} if left > 0 else None
+        return delay
+
     def over_rate_limit(self) -> float | None:
         """Seconds to wait when this request exceeds the configured per-second limit, else None."""
         rl = self.config.get("rate_limit")
@@ -115,6 +131,21 @@ class AmcServer:
         if self._window[1] > float(rl["requests_per_second"]):
             return float(rl.get("retry_after", 1))
         return None
+
+
+def check_create_delay(value: Any) -> dict[str, Any]:
+    """Validate ``orders_create_delay``; defaults commit "after", count 1."""
+    usage = 'orders_create_delay must be null or {"seconds": >=0, "commit": "before"|"after", "count": >=1}'
+    if not isinstance(value, dict) or set(value) - {"seconds", "commit", "count"}:
+        raise ValueError(usage)
+    try:
+        seconds, count = float(value.get("seconds", 0)), int(value.get("count", 1))
+    except (TypeError, ValueError):
+        raise ValueError(usage) from None
+    commit = value.get("commit", "after")
+    if seconds < 0 or count < 1 or commit not in ("before", "after"):
+        raise ValueError(usage)
+    return {"seconds": seconds, "commit": commit, "count": count}
 
 
 def make_amc_server(data: AmcData, clock: SandboxClock | None = None, *, dataset: str = "small", seed: int = 1,
@@ -240,9 +271,15 @@ def create_amc_app(server: AmcServer) -> FastAPI:
                 return unauthorized(refused)
             if resource not in WRITABLE or request.method != "POST" or record_id is not None:
                 return envelope([], {}, [f"{request.method} is not supported for {resource}"])
+            # the body is already read: a delayed create commits even if the client hangs up
+            delay = server.take_create_delay()
+            if delay and delay["commit"] == "after":
+                await asyncio.sleep(delay["seconds"])
             order, errors = amc.create_order(body.get("header"), body.get("items"))
             if errors:
                 return envelope([], {}, errors)
+            if delay and delay["commit"] == "before":
+                await asyncio.sleep(delay["seconds"])
             return envelope([order])
 
         path = f"{API_PREFIX}/{resource}"

@@ -479,6 +479,45 @@ def test_commit_then_fail_creates_the_order_and_answers_500(amc: Amc, fresh_sand
     assert len(fresh_sandbox.amc_admin.orders()) == 1
 
 
+def test_hang_fault_on_a_create_the_client_gave_up_on_creates_nothing(amc: Amc, fresh_sandbox) -> None:
+    """The generic hang waits *before* the handler reads the body: once the client is gone, nothing."""
+    fresh_sandbox.amc_admin.arm_fault("hang", seconds=2, method="POST", path="/api/json/orders")
+    sku = active_skus(amc, 1)[0]
+    with pytest.raises(httpx.ReadTimeout):
+        amc.http.post("/api/json/orders", timeout=0.5, json={
+            **amc.creds(), "header": {"customer_id": "2001", "customer_po": "JOOR-H0"}, "items": [
+                {"sku_id": sku["sku_id"], "qty": 1}]})
+    time.sleep(2.5)
+    assert fresh_sandbox.amc_admin.orders() == []
+
+
+@pytest.mark.parametrize("commit", ["before", "after"])
+def test_orders_create_delay_commits_even_when_the_client_gave_up(amc: Amc, fresh_sandbox, commit: str) -> None:
+    """``orders_create_delay``: the order is committed before (reply late) or after (AMC slow) the
+    delay, whether or not the client is still waiting; it applies to ``count`` creates."""
+    fresh_sandbox.amc_admin.config(orders_create_delay={"seconds": 1.5, "commit": commit})
+    sku = active_skus(amc, 1)[0]
+    started = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):
+        amc.http.post("/api/json/orders", timeout=0.5, json={
+            **amc.creds(), "header": {"customer_id": "2001", "customer_po": "JOOR-D1"}, "items": [
+                {"sku_id": sku["sku_id"], "qty": 1}]})
+    seen_early = len(fresh_sandbox.amc_admin.orders())
+    assert seen_early == (1 if commit == "before" else 0)
+    deadline = time.monotonic() + 5
+    while not fresh_sandbox.amc_admin.orders() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [o["customer_po"] for o in fresh_sandbox.amc_admin.orders()] == ["JOOR-D1"]
+    if commit == "after":
+        assert time.monotonic() - started >= 1.4
+    assert fresh_sandbox.amc_admin.config()["orders_create_delay"] is None  # count 1: used up
+    quick = amc.order({"customer_id": "2001", "customer_po": "JOOR-D2"}, [{"sku_id": sku["sku_id"], "qty": 1}])
+    assert quick.status_code == 200 and quick.json()["response"][0]["customer_po"] == "JOOR-D2"
+    for bad in ({"seconds": -1}, {"seconds": 1, "commit": "never"}, {"seconds": 1, "count": 0}, 5):
+        with pytest.raises(Exception, match="orders_create_delay"):
+            fresh_sandbox.amc_admin.config(orders_create_delay=bad)
+
+
 def test_configured_rate_limit_answers_429(amc: Amc, fresh_sandbox) -> None:
     fresh_sandbox.amc_admin.config(rate_limit={"requests_per_second": 3, "retry_after": 2})
     statuses = [amc.get("warehouses") for _ in range(8)]
