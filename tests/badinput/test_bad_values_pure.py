@@ -59,3 +59,33 @@ def test_inventory_unreadable_quantity_is_rejected_not_zeroed() -> None:
                            pd.DataFrame({"sku_id": [], "content_hash": []}), "Main Warehouse")
     assert delta.to_send["sku_id"].tolist() == ["1"]
     assert delta.rejected.to_dict("records") == [{"sku_id": "2", "reason": "the stock value 'lots' is not a number"}]
+
+
+def test_lenient_validation_keeps_the_record_and_names_the_bad_values() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from amc_joor.models.joor import INVALID_FIELDS, JoorLineItem, JoorOrder, validate_lenient
+
+    order = validate_lenient(JoorOrder, {"id": "7", "order_number": "100", "discount": "lots",
+                                         "start_ship_date": "31/12/2026", "status": "APPROVED"})
+    assert order.id == "7" and order.status == "APPROVED" and order.discount is None
+    bad = order.model_dump(mode="json")[INVALID_FIELDS]
+    assert any(b.startswith("discount 'lots'") for b in bad) and any("start_ship_date '31/12/2026'" in b for b in bad)
+    line = validate_lenient(JoorLineItem, {"id": "1", "quantity": "3", "line_item_sku": {"wholesale_price": "12,50"}})
+    assert line.quantity == 3 and "line_item_sku.wholesale_price '12,50'" in line.model_dump()[INVALID_FIELDS][0]
+    assert INVALID_FIELDS not in validate_lenient(JoorOrder, {"id": "8"}).model_dump()
+    with pytest.raises(ValidationError):  # strict validation is unchanged for everything else
+        JoorOrder.model_validate({"id": "7", "discount": "lots"})
+
+
+def test_order_plan_fails_negative_and_unreadable_lines_instead_of_dropping_them() -> None:
+    from amc_joor.flows import order_mapping as om
+
+    lines = [{"id": "1", "quantity": -3, "line_item_sku": {"external_id": "100001"}},
+             {"id": "2", "quantity": None, "invalid_fields": ["quantity 'lots': not a decimal"],
+              "line_item_sku": {"external_id": "100002"}}]
+    reasons = om.unreadable_values({"id": "9", "comments": "ok"}, lines)
+    assert any("quantity -3 is negative" in r for r in reasons)
+    assert any("quantity 'lots'" in r for r in reasons)
+    assert om.unreadable_values({"id": "9", "comments": "Zo\ufffd"}, [])[0].startswith("comments on the JOOR order")

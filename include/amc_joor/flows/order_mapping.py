@@ -32,6 +32,8 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from amc_joor.models.amc import garbled_fields
+
 Row = Mapping[str, Any]
 
 #: JOOR order fields an ERP import needs (JOOR's own validation list, joor-api.md §6: customer
@@ -494,6 +496,8 @@ def plan_order(order: Row, lines: Iterable[Row], lookups: Lookups, ms: MappingSe
     """
     joor_id, number = order_key(order)
     plan = OrderPlan(joor_id=joor_id, order_number=number)
+    lines = list(lines)
+    plan.reasons.extend(unreadable_values(order, lines))
     missing = missing_required(order, ms.required_fields)
     if missing:
         plan.reasons.append(
@@ -513,12 +517,19 @@ def plan_order(order: Row, lines: Iterable[Row], lookups: Lookups, ms: MappingSe
             plan.reasons.append(f"currency {cur_code} is not set up in AMC; add it under currencies")
     elif customer is not None:
         currency_id = text(customer.get("currency_id"))
+        if currency_id and currency_id not in set(lookups.currencies.values()):
+            plan.reasons.append(f"AMC customer {text(customer.get('customer_name')) or '?'} ({code}) has currency id "
+                                f"{currency_id}, which is not in AMC /currencies; fix the customer's currency in AMC")
     else:
         currency_id = lookups.currencies.get(ms.default_currency.upper(), "")
 
     items: list[dict[str, Any]] = []
     not_found: list[str] = []
+    unreadable = 0
     for line in lines:
+        if line.get(INVALID_FIELDS) or _int(line.get("quantity")) < 0:
+            unreadable += 1
+            continue  # reported by unreadable_values: the order fails, never imported without the line
         qty = open_quantity(line)
         if qty <= 0:
             plan.skipped_lines += 1
@@ -544,7 +555,7 @@ def plan_order(order: Row, lines: Iterable[Row], lookups: Lookups, ms: MappingSe
     if len(not_found) > 5:
         not_found = [*not_found[:5], f"and {len(not_found) - 5} more SKU problems on this order"]
     plan.reasons.extend(not_found)
-    if not items and not not_found:
+    if not items and not not_found and not unreadable:
         plan.reasons.append("no open lines on the JOOR order (every line or quantity is cancelled)")
 
     if plan.reasons or customer is None:
@@ -577,6 +588,43 @@ def plan_order(order: Row, lines: Iterable[Row], lookups: Lookups, ms: MappingSe
     header.update(_ship_to(order, customer, lookups))
     plan.payload = {"header": {k: v for k, v in header.items() if v != ""}, "items": items}
     return plan
+
+
+#: Where the JOOR hook's lenient validation lists values it could not read (models.joor).
+INVALID_FIELDS = "invalid_fields"
+
+
+def unreadable_values(order: Row, lines: Iterable[Row]) -> list[str]:
+    """Reasons an order cannot be imported as JOOR sent it: values that are not what they must be
+    (a total "lots", a ship date "31/12/2026", a line quantity "lots" or below zero, a price
+    "12,50") and text that arrived as invalid UTF-8. Each names the field and, for lines, the SKU.
+
+    Never guessed around: a negative quantity is not dropped as if cancelled, a garbled comment
+    is not imported into AMC's notes.
+    """
+    reasons: list[str] = []
+    bad = [str(x) for x in order.get(INVALID_FIELDS) or []]
+    header = {k: v for k, v in order.items() if k not in ("line_items", INVALID_FIELDS)}
+    garbled = garbled_fields(header)
+    if bad:
+        reasons.append("unreadable value(s) on the JOOR order: " + "; ".join(bad) + "; correct the order in JOOR")
+    if garbled:
+        reasons.append(f"{', '.join(garbled)} on the JOOR order contain bytes that are not valid UTF-8 "
+                       "(JOOR sent corrupted text); re-save the order in JOOR")
+    for line in lines:
+        label = line_label(line)
+        bad_line = [str(x) for x in line.get(INVALID_FIELDS) or []]
+        if bad_line:
+            reasons.append(f"line {label}: unreadable value(s): " + "; ".join(bad_line) + "; correct the line in JOOR")
+            continue
+        qty = _int(line.get("quantity"))
+        if qty < 0:
+            reasons.append(f"line {label}: quantity {qty} is negative; correct the quantity in JOOR")
+        garbled = garbled_fields({k: v for k, v in line.items() if k != INVALID_FIELDS})
+        if garbled:
+            reasons.append(f"line {label}: {', '.join(garbled)} contain bytes that are not valid UTF-8 "
+                           "(JOOR sent corrupted text)")
+    return reasons
 
 
 # --------------------------------------------------------------------------- candidates

@@ -102,6 +102,7 @@ from amc_joor.models.joor import (
     JoorSeason,
     JoorSku,
     JoorTrait,
+    validate_lenient,
 )
 
 log = logging.getLogger("amc_joor.hooks.joor")
@@ -620,8 +621,13 @@ class JoorHook(HttpHook):
 
     # -- paging --------------------------------------------------------------------------------
 
-    def iter_v4(self, path: str, model: type[M], params: Mapping[str, Any] | None = None) -> Iterator[M]:
-        """Every record of a paged v4 list (``page``/``page_size`` ≤ 200, ``meta.total``)."""
+    def iter_v4(self, path: str, model: type[M], params: Mapping[str, Any] | None = None,
+                lenient: bool = False) -> Iterator[M]:
+        """Every record of a paged v4 list (``page``/``page_size`` ≤ 200, ``meta.total``).
+
+        ``lenient``: a record with a value that does not validate is yielded with that value set
+        to None and listed under ``invalid_fields`` (input records: one bad order never sinks the
+        page), instead of raising."""
         pager = JoorV4Pager(page_size=self.v4_page_size, max_pages=self.max_pages)
         while True:
             env = self.request_v4("GET", path, {**(params or {}), **pager.next_params()})
@@ -632,7 +638,7 @@ class JoorHook(HttpHook):
                 log.warning("JOOR v4 %s: paging stopped, %s", path, outcome.reason)
                 return
             for row in rows:
-                yield model.model_validate(row)
+                yield validate_lenient(model, row) if lenient else model.model_validate(row)
             if not outcome.more:
                 return
 
@@ -716,17 +722,18 @@ class JoorHook(HttpHook):
     def bulk_update_prices(self, items: Sequence[Mapping[str, Any]]) -> list[BulkItemResult]:
         return self._bulk_v4("prices/bulk_update", [_money_strings(i) for i in items])
 
-    def _iter_by_ids(self, path: str, model: type[M], filters: Mapping[str, Iterable[str] | None]) -> Iterator[M]:
+    def _iter_by_ids(self, path: str, model: type[M], filters: Mapping[str, Iterable[str] | None],
+                     lenient: bool = False) -> Iterator[M]:
         """A paged list, with id-list filters split so no URL grows past ~200 ids."""
         lists = {k: list(v) for k, v in filters.items() if v is not None}
         if not lists:
-            yield from self.iter_v4(path, model)
+            yield from self.iter_v4(path, model, lenient=lenient)
             return
         (key, values), *others = lists.items()
         other_params = {k: _csv(v) for k, v in others}
         for _, batch in chunks(values, 200):
             if batch:
-                yield from self.iter_v4(path, model, {key: _csv(batch), **other_params})
+                yield from self.iter_v4(path, model, {key: _csv(batch), **other_params}, lenient=lenient)
 
     # -- assets --------------------------------------------------------------------------------
 
@@ -884,12 +891,12 @@ class JoorHook(HttpHook):
         }
         source: Iterator[JoorOrder]
         if order_ids is not None:
-            source = self._iter_by_ids("orders", JoorOrder, {"order_ids": order_ids})
+            source = self._iter_by_ids("orders", JoorOrder, {"order_ids": order_ids}, lenient=True)
             params_applied = {k: v for k, v in params.items() if v is not None}
             if params_applied:
                 source = (o for o in source if _matches(o, params_applied))
         else:
-            source = self.iter_v4("orders", JoorOrder, params)
+            source = self.iter_v4("orders", JoorOrder, params, lenient=True)
         if not with_line_items:
             yield from source
             return
@@ -916,7 +923,7 @@ class JoorHook(HttpHook):
         out: list[JoorLineItem] = []
         for _, batch in chunks(list(order_ids), LINE_ITEM_ORDER_IDS_PER_CALL):
             env = self.request_v4("GET", "orders/sku_line_items", {"order_ids": _csv(batch)})
-            out.extend(JoorLineItem.model_validate(r) for r in env.get("data") or [])
+            out.extend(validate_lenient(JoorLineItem, r) for r in env.get("data") or [])
         return out
 
     def update_export_status(self, updates: Sequence[Mapping[str, Any]]) -> list[BulkItemResult]:

@@ -8,11 +8,13 @@ reference names. Ids stay strings (v4 ids are opaque base64).
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from amc_joor.models.amc import parse_date, parse_datetime, parse_decimal, parse_int, parse_str
 
@@ -36,6 +38,61 @@ Flag = Annotated[bool | None, BeforeValidator(_bool)]
 
 class JoorRecord(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+R = TypeVar("R", bound=BaseModel)
+
+#: Extra field in which :func:`validate_lenient` lists the values it could not read.
+INVALID_FIELDS = "invalid_fields"
+
+
+def validate_lenient(model: type[R], row: Mapping[str, Any]) -> R:
+    """Validate one INPUT record (a JOOR order, an order line) without letting a bad value sink
+    the page it came in.
+
+    Why: ``model_validate`` raising for one order with a total ``"lots"`` or a ship date
+    ``"31/12/2026"`` would fail the whole fetch, and every good order with it. Here each value
+    that does not validate is set to None and described under the extra field ``invalid_fields``
+    (``["total 'lots': not a decimal: 'lots'", ...]``), which survives ``model_dump``; the flow
+    fails exactly that record with the reason. A record that still cannot be built re-raises.
+    """
+    try:
+        return model.model_validate(row)
+    except ValidationError as exc:
+        data: Any = copy.deepcopy(dict(row))
+        problems: list[str] = []
+        for err in exc.errors():
+            loc = err.get("loc") or ()
+            problems.append(f"{_dotted(loc)} {err.get('input')!r}: {str(err.get('msg', '')).removeprefix('Value error, ')}")
+            _set_none(data, loc)
+        try:
+            out = model.model_validate(data)
+        except ValidationError:
+            raise exc from None
+        if out.__pydantic_extra__ is not None:
+            out.__pydantic_extra__[INVALID_FIELDS] = problems
+        return out
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "record"
+
+
+def _set_none(data: Any, loc: tuple[Any, ...]) -> None:
+    """``data[loc[0]][loc[1]]... = None`` where the path exists (pydantic error locations)."""
+    for part in loc[:-1]:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return
+    if loc and isinstance(data, dict | list):
+        try:
+            data[loc[-1]] = None
+        except (IndexError, TypeError):
+            pass
 
 
 # --- lookups ------------------------------------------------------------------------------------
