@@ -512,6 +512,12 @@ def create_joor_app(
     async def admin_order_action(order_id: str, action: str, request: Request) -> Any:
         return state.admin_order_action(order_id, action, await admin_body(request))
 
+    @app.get(f"{admin}/tokens")
+    async def admin_tokens() -> Any:
+        """Every v4 access and refresh token issued since the last token reset (sandbox-generated
+        values, never configured credentials): secret-scan tests search logs and stores for them."""
+        return {"access_tokens": list(state.tokens), "refresh_tokens": list(state.refresh_tokens)}
+
     @app.post(f"{admin}/tokens/expire")
     async def admin_expire_tokens() -> Any:
         return {"expired": state.expire_tokens()}

@@ -45,7 +45,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -165,7 +165,7 @@ class AmcConfig:
     """What the hook reads from its Connection (once, lazily)."""
 
     base_url: str  # …/api/json
-    token: str
+    token: str = field(repr=False)  # never printed: a logged config must not leak it
     environment: str
     paging: str
     page_size: int

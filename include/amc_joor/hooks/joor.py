@@ -65,7 +65,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -148,16 +148,17 @@ class JoorConfig:
     auth_url: str
     environment: str
     account_id: str
-    v2_token: str
+    # secrets (and the extras that hold some) are never printed: a logged config must not leak them
+    v2_token: str = field(repr=False)
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     username: str
-    password: str
+    password: str = field(repr=False)
     timeout: float
     v4_bulk_max: int
     v2_bulk_max: int
     trust_env: bool
-    extra: Mapping[str, Any]
+    extra: Mapping[str, Any] = field(repr=False)
 
     def secrets(self) -> list[str]:
         return [s for s in (self.v2_token, self.client_secret, self.password) if s]
@@ -168,7 +169,7 @@ class JoorConfig:
 
 @dataclass
 class _Token:
-    value: str
+    value: str = field(repr=False)
     expires_at: float  # time.time() seconds
     lifetime: float
 
