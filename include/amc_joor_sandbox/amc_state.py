@@ -14,6 +14,7 @@ import bisect
 import itertools
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,8 @@ OPERATORS = ("=", ">", ">=", "<", "<=", "contains")
 TS_FIELDS = frozenset({"last_modified_time", "last_updated"})
 LIST_FIELDS = frozenset({"images", "price_groups", "order_items"})
 DATE_RE = re.compile(r"^\d{2}/\d{2}/\d{4}$")
+#: Filtered match lists kept for page-number paging (each holds row references, not copies).
+MATCH_CACHE_SIZE = 32
 # Fields a sandbox admin may not edit through the generic edit (keys, and derived totals).
 READ_ONLY = {
     "products": {"product_id", "last_modified_time"},
@@ -251,6 +254,12 @@ class AmcState:
     def __init__(self, data: AmcData, now: Callable[[], datetime], dataset: str = "small", seed: int = 1) -> None:
         self.now = now
         self.lock = threading.RLock()
+        # Data version: bumped by every mutation. Page-number paging over a filter keeps the
+        # filtered, key-ordered match list per (resource, conditions) for the version it was
+        # built on, so page N costs O(page) instead of a scan of the whole table per page
+        # (151 pages of one warehouse's /sku_warehouse on `large` re-scanned 300k rows each).
+        self.version = 0
+        self._matches: OrderedDict[tuple[Any, ...], tuple[int, list[Row]]] = OrderedDict()
         self.config: dict[str, Any] = {
             "default_page_size": 100,
             "max_page_size": 1000,
@@ -263,6 +272,7 @@ class AmcState:
     def load(self, data: AmcData, dataset: str, seed: int) -> None:
         """Replace all records (reset / restore) and rebuild indexes."""
         with self.lock:
+            self._mutated()
             self.dataset, self.seed = dataset, seed
             self.data = data
             self._keys: dict[str, list[tuple[int, ...]]] = {}
@@ -310,6 +320,24 @@ class AmcState:
     def stamp(self) -> str:
         return format_ts(self.now())
 
+    def _mutated(self) -> None:
+        """Call (under the lock) before any change to the records: cached match lists go stale."""
+        self.version += 1
+        self._matches.clear()
+
+    def _matching(self, resource: str, conditions: list[Condition], test: Callable[[Row], bool]) -> list[Row]:
+        """The rows of ``resource`` passing ``test``, in key order; cached per data version."""
+        key = (resource, tuple(conditions))
+        hit = self._matches.get(key)
+        if hit is not None and hit[0] == self.version:
+            self._matches.move_to_end(key)
+            return hit[1]
+        matched = [r for r in self.data.resource(resource) if test(r)]
+        self._matches[key] = (self.version, matched)
+        while len(self._matches) > MATCH_CACHE_SIZE:
+            self._matches.popitem(last=False)
+        return matched
+
     # ---- reads
 
     def get(self, resource: str, record_id: str) -> list[Row]:
@@ -337,7 +365,7 @@ class AmcState:
                         break
                 last = ":".join(page[-1][k] for k in keys) if page else paging.last_id
                 return page, {"last_id": last, "page_size": size}
-            matched = rows if test is None else [r for r in rows if test(r)]
+            matched = rows if test is None else self._matching(resource, conditions, test)
             total = len(matched)
             offset = (paging.page_number - 1) * size
             page = matched[offset: offset + size]
@@ -435,6 +463,7 @@ class AmcState:
         }, []
 
     def _commit_order(self, header: Row, customer: Row, resolved: dict[str, str], lines: list[Row]) -> Row:
+        self._mutated()
         stamp = self.stamp()
         today = self.now().strftime("%m/%d/%Y")
         order_id = str(self._next_id["orders"])
@@ -461,6 +490,7 @@ class AmcState:
         return order
 
     def _append(self, resource: str, row: Row) -> None:
+        self._mutated()
         keys = RESOURCES[resource][1]
         self.data.resource(resource).append(row)
         self._keys[resource].append(_key_of(keys, row))
@@ -474,6 +504,7 @@ class AmcState:
     # ---- stock
 
     def _shift_stock(self, sku_id: str, warehouse_id: str, open_delta: int, stamp: str) -> None:
+        self._mutated()
         row = self.sku_wh.get((sku_id, warehouse_id))
         if row is None:
             row = self._new_stock_row(sku_id, warehouse_id, stamp)
@@ -485,6 +516,7 @@ class AmcState:
     def _new_stock_row(self, sku_id: str, warehouse_id: str, stamp: str) -> Row:
         row = {"sku_id": sku_id, "warehouse_id": warehouse_id, "qty_inventory": "0", "qty_avail_sell": "0",
                "qty_avail_alloc": "0", "qty_open_sales": "0", "last_modified_time": stamp}
+        self._mutated()
         rows, keys = self.data.sku_warehouse, self._keys["sku_warehouse"]
         key = (int(sku_id), int(warehouse_id))
         pos = bisect.bisect_left(keys, key)
@@ -495,6 +527,7 @@ class AmcState:
         return row
 
     def _retotal(self, sku_id: str, stamp: str) -> None:
+        self._mutated()
         inv = self._index["inventory"][sku_id][0]
         per_wh = self._index["sku_warehouse"].get(sku_id, [])
         for f in QTY_FIELDS:
@@ -519,6 +552,7 @@ class AmcState:
             bad = [k for k, v in parsed.items() if v is None]
             if bad:
                 raise ValueError(f"stock values must be integers: {bad}")
+            self._mutated()
             stamp = self.stamp()
             row = self.sku_wh.get((sku_id, warehouse_id)) or self._new_stock_row(sku_id, warehouse_id, stamp)
             old_inv = int(row["qty_inventory"])
@@ -557,6 +591,7 @@ class AmcState:
             if not found or len(found) != 1:
                 raise NotFound(f"{resource} {record_id}")
             row = found[0]
+            self._mutated()
             changed = False
             for f, v in changes.items():
                 new = v if f in LIST_FIELDS else ("" if v is None else str(v))
@@ -581,6 +616,7 @@ class AmcState:
             return row
 
     def _touch_product(self, product_id: str, stamp: str) -> None:
+        self._mutated()
         found = self._index["products"].get(product_id)
         if found:
             found[0]["last_modified_time"] = stamp
