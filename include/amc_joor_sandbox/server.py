@@ -88,8 +88,13 @@ class BookkeepingBeforeReply:
                 await send(message)
 
 
-def build_sandbox(dataset: str = "small", seed: int = 1, *, amc_token: str | None = None) -> Sandbox:
-    """Build the World, the AMC server state and app, and the JOOR state and app."""
+def build_sandbox(dataset: str = "small", seed: int = 1, *, amc_token: str | None = None,
+                  joor_config: dict[str, Any] | None = None) -> Sandbox:
+    """Build the World, the AMC server state and app, and the JOOR state and app.
+
+    ``joor_config``: the JOOR start-up config (JoorConfig fields; None = env
+    ``AMC_JOOR_SANDBOX_JOOR_CONFIG`` or the defaults); a JOOR reset returns to it.
+    """
     world = build_world(dataset, seed)
     clock = SandboxClock()
     amc = make_amc_server(world.amc, clock, dataset=dataset, seed=seed, token=amc_token or DEFAULT_AMC_TOKEN)
@@ -98,7 +103,7 @@ def build_sandbox(dataset: str = "small", seed: int = 1, *, amc_token: str | Non
     joor: Any = None
     if joor_mod is not None and hasattr(joor_mod, "create_joor_app"):
         # The JOOR side reads AMC's *current* records (after resets and edits) through amc_source.
-        joor_app = joor_mod.create_joor_app(world, clock=clock, amc_source=lambda: amc.amc.data)
+        joor_app = joor_mod.create_joor_app(world, clock=clock, config=joor_config, amc_source=lambda: amc.amc.data)
         joor = getattr(joor_app.state, "joor", None)
     else:
         joor_app = _placeholder_joor_app(clock)
@@ -163,14 +168,17 @@ def _url(host: str, sock: socket.socket) -> str:
 
 
 async def serve(dataset: str, seed: int, amc_port: int, joor_port: int, host: str = "127.0.0.1",
-                state_file: str | None = None, amc_token: str | None = None, log_level: str = "warning") -> int:
+                state_file: str | None = None, amc_token: str | None = None, log_level: str = "warning",
+                joor_config: dict[str, Any] | None = None) -> int:
     """Serve both APIs until SIGTERM/SIGINT; port 0 picks a free port (the ready line says which)."""
     started = time.monotonic()
     amc_sock, joor_sock = _listen(host, amc_port), _listen(host, joor_port)
-    sandbox = build_sandbox(dataset, seed, amc_token=amc_token)
+    sandbox = build_sandbox(dataset, seed, amc_token=amc_token, joor_config=joor_config)
     path = Path(state_file) if state_file else None
     if path is not None and path.exists():
         restore_state(sandbox, path)
+        if joor_config and sandbox.joor is not None:
+            sandbox.joor.config.update(dict(joor_config))  # explicit start-up flags beat the saved config
         print(f"sandbox state restored from {path}", file=sys.stderr, flush=True)
     servers = []
     for app in (sandbox.amc_app, sandbox.joor_app):

@@ -825,6 +825,50 @@ def test_state_file_keeps_the_joor_side_across_a_restart(tmp_path) -> None:
         j.close()
 
 
+def test_serve_cli_joor_flags_set_the_start_up_config_over_the_environment(monkeypatch) -> None:
+    from amc_joor_sandbox.testing import start_sandbox
+
+    monkeypatch.setenv("AMC_JOOR_SANDBOX_JOOR_CONFIG", '{"window_seconds": 60, "get_cost": 2}')
+    with start_sandbox("small", seed=1, joor_rate_limit="off", joor_credits=4, joor_window_seconds=3) as sb:
+        cfg = sb.joor_admin.config()
+        assert (cfg["rate_limit_enabled"], cfg["credits_per_window"], cfg["window_seconds"]) == (False, 4, 3)
+        assert cfg["get_cost"] == 2  # the env's other fields still apply; flags win where both speak
+        j = Joor(sb)
+        assert all(j.v2_get("/v2/connection").status_code == 200 for _ in range(5))  # 10 credits > 4: off
+        sb.joor_admin.config(rate_limit_enabled=True)
+        sb.joor_admin.reset()
+        assert sb.joor_admin.config()["rate_limit_enabled"] is False  # reset returns to the flags
+        j.close()
+    with start_sandbox("small", seed=1, joor_rate_limit="on", joor_credits=2) as sb:
+        j = Joor(sb)
+        assert [j.v2_get("/v2/connection").status_code for _ in range(2)] == [200, 429]  # 2 credits per GET
+        j.close()
+
+
+def test_serve_cli_joor_flags_beat_a_restored_state_file(tmp_path) -> None:
+    from amc_joor_sandbox.testing import start_sandbox
+
+    path = tmp_path / "state.json"
+    with start_sandbox("small", seed=1, state=str(path)) as sb:
+        sb.joor_admin.config(credits_per_window=7)
+    with start_sandbox("small", seed=1, state=str(path)) as sb:
+        assert sb.joor_admin.config()["credits_per_window"] == 7  # saved config restored
+    with start_sandbox("small", seed=1, state=str(path), joor_credits=9, joor_rate_limit="off") as sb:
+        cfg = sb.joor_admin.config()
+        assert (cfg["credits_per_window"], cfg["rate_limit_enabled"]) == (9, False)
+
+
+@pytest.mark.parametrize("flags", [["--joor-rate-limit", "maybe"], ["--joor-credits", "0"],
+                                   ["--joor-window-seconds", "-1"]])
+def test_serve_cli_refuses_bad_joor_flags(flags: list[str]) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "amc_joor_sandbox", "serve", "--amc-port", "0", "--joor-port", "0",
+                           *flags], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and flags[0] in done.stderr
+
+
 def test_serve_cli_takes_joor_config_from_the_environment(monkeypatch) -> None:
     from amc_joor_sandbox.testing import start_sandbox
 
