@@ -108,6 +108,8 @@ def assert_joor_matches_amc(sb) -> None:
     for a in cat["product_assets"]:
         assets.setdefault(pid_to_style.get(a["product_id"]), []).append(a["filename"])
     for p in exp["flagged"].values():
+        got = by_ext[p["style_number"]]  # origin and fabrication (AMC content) reach JOOR
+        assert (got["country_of_origin"], got["fabrication"]) == (cm.text(p["origin"]), cm.text(p["content"]))
         style_imgs = [i["img"].rsplit("/", 1)[-1] for i in p["images"] if not i.get("colorway")]
         assert sorted(assets.get(p["style_number"], [])) == sorted(style_imgs)
     trait_assets = {(pid_to_style[a["product_id"]], a["value"], a["type"]) for a in cat["trait_assets"]}
