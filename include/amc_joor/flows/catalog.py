@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -450,6 +451,10 @@ def _upsert(
         if not pairs:
             return [], []
         results = api.bulk(kind, action, [b for _, b in pairs])
+        if os.environ.get("AMC_JOOR_TEST_CRASH_AT"):  # tests/chaos only: kill -9 after JOOR acked, before state
+            from amc_joor.flows.orders import crash_point
+
+            crash_point(f"catalog_acked_{entity}")
         by_index = {res.index: res for res in results}
         acked, dups, missing = [], [], []
         for i, (r, b) in enumerate(pairs):

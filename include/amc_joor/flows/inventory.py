@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -709,6 +710,10 @@ def push_batch(
             report.fail(REPORT_ENTITY, str(sku_id), f"{item_label(item)}: {reason}; retried next run")
         report.count(CALLS_ENTITY, "errored")
         return report
+    if os.environ.get("AMC_JOOR_TEST_CRASH_AT"):  # tests/chaos only: kill -9 after JOOR acked, before state
+        from amc_joor.flows.orders import crash_point
+
+        crash_point("inventory_acked")
     report.count(CALLS_ENTITY, "sent")
     results = item_outcomes(items, answers)
     records = acknowledged_records(batch, results, joor_warehouse)
