@@ -170,9 +170,10 @@ def amc_joor_customer_sync():
         """Merge plan, batch and pending reports; fail the run (after all good work) if any customer failed."""
         from amc_joor.flows import customers
         from amc_joor.reporting import finalize_report
+        from amc_joor.state import get_engine
 
         run_id = get_current_context()["run_id"]
-        return finalize_report(customers.merge_reports(DAG_ID, run_id), DAG_ID, run_id)
+        return finalize_report(customers.merge_reports(DAG_ID, run_id, get_engine()), DAG_ID, run_id)
 
     planned = plan()
     pending = check_pending()

@@ -96,6 +96,7 @@ def test_initial_load_submits_jobs_awaits_them_deferred_and_tracks_new_customers
     with eng.connect() as conn:
         pending = {r.customer_code for r in conn.execute(customers.customer_pending.select())}
     assert pending == set(new)
+    assert result.report["notes"]["waiting_for_data_services"] == len(new)
     newest = max(c["last_modified_time"] for c in amc_customers())
     assert state.get_watermark(customers.WATERMARK, eng) == newest
 

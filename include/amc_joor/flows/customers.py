@@ -597,11 +597,20 @@ def finish_watermark(engine: Engine, dag_id: str, run_id: str) -> dict[str, Any]
     return result
 
 
-def merge_reports(dag_id: str, run_id: str) -> RunReport:
+def waiting_for_data_services(engine: Engine) -> int:
+    """How many customers JOOR's Data Services has not matched yet (after this run's submissions)."""
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(customer_pending)
+                                .where(customer_pending.c.status == "pending")).scalar() or 0)
+
+
+def merge_reports(dag_id: str, run_id: str, engine: Engine | None = None) -> RunReport:
     """One run report from the staged pieces; a batch without its report counts its customers failed."""
     from amc_joor import staging
 
     merged = RunReport(FLOW)
+    if engine is not None:
+        merged.note("waiting_for_data_services", waiting_for_data_services(engine))
     try:
         manifest = staging.read_json(manifest_url(dag_id, run_id))
     except FileNotFoundError:
