@@ -24,9 +24,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 #: Client read timeout (connection extra ``timeout``) during chaos runs: a hang outlives it.
-CLIENT_TIMEOUT = 1.0
-#: How long a ``hang`` fault holds a request before the server runs it (a late commit).
-HANG_SECONDS = CLIENT_TIMEOUT + 2.0
+CLIENT_TIMEOUT = 1.5
+#: How long a ``hang`` fault holds a request before the server runs it (a late commit landing
+#: about when the client's retry does).
+HANG_SECONDS = CLIENT_TIMEOUT + 1.0
 #: Retry-After of the injected 429s (seconds).
 RETRY_AFTER = 1
 #: JOOR's credit window, scaled down for chaos runs (sandbox and client budget alike).
@@ -97,9 +98,9 @@ def fault_specs(kind: str, site: Site, index: int = 0, storm: bool = False) -> l
     write whose fate is unknown).
     """
     m = site.match()
-    if kind == "5xx_burst":  # a short burst, rotating the statuses proxies and servers send
+    if kind == "5xx_burst":  # a short burst (two in a row at writes), rotating 500/502/503
         first, second = ((500, 502), (502, 503), (503, 500))[index % 3]
-        return [{"kind": "status", "status": first, **m}, {"kind": "status", "status": second, **m}]
+        return [{"kind": "status", "status": s, **m} for s in ((first, second) if site.write else (first,))]
     if kind == "429_storm":  # every call of the flow is refused once; the first write site three times
         return [{"kind": "status", "status": 429, "retry_after": RETRY_AFTER, "count": 3 if storm else 1, **m}]
     if kind == "hang":  # the server holds the request past the client timeout, then runs it
@@ -160,7 +161,7 @@ class Chaos:
     def settle(self) -> None:
         """Wait out late commits of hung requests, then disarm everything."""
         if self.hang_armed:
-            time.sleep(HANG_SECONDS + 0.5)
+            time.sleep(HANG_SECONDS + 0.3)
         self.sb.joor_admin.clear_faults()
         self.sb.amc_admin.clear_faults()
 

@@ -19,6 +19,39 @@ if _HERE not in sys.path:
 
 from chaos_support import CLIENT_TIMEOUT, CREDIT_WINDOW, Chaos  # noqa: E402
 
+#: The module whose tests need the real cluster (run last; booted in the background).
+CLUSTER_MODULE = "test_scheduler_clear_backfill.py"
+
+
+def pytest_collection_modifyitems(config, items):
+    """The cluster tests go last: their scenario runs in the background meanwhile (see below)."""
+    items.sort(key=lambda item: item.path.name == CLUSTER_MODULE)  # stable: nothing else moves
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cluster_in_background(request, tmp_path_factory):
+    """Start the cluster scenario when the session's first chaos test starts, if it will be needed.
+
+    Why: the cluster scenario is ~2 minutes of waiting on a scheduler, the fault tests are
+    mostly sleeps (backoffs, timeouts, Retry-After); overlapping them keeps this folder's wall
+    time near the longer of the two. Only when the cluster tests are selected and PostgreSQL
+    and Redis answer: otherwise the cluster tests' own fixtures skip (or fail, in CI) them.
+    """
+    from services import PG_HOST, PG_PORT, REDIS_HOST, REDIS_PORT, _reachable
+
+    wanted = any(item.path.name == CLUSTER_MODULE for item in request.session.items)
+    if not wanted or not (_reachable(PG_HOST, PG_PORT) and _reachable(REDIS_HOST, REDIS_PORT)):
+        yield None
+        return
+    from chaos_cluster import ClusterScenario
+
+    scenario = ClusterScenario(tmp_path_factory.mktemp("cluster"), request.getfixturevalue("postgres_admin_url"),
+                               request.getfixturevalue("redis_url")).start()
+    request.config._chaos_cluster = scenario
+    yield scenario
+    scenario.stop()
+    request.config._chaos_cluster = None
+
 
 @pytest.fixture
 def chaos(run_dag, monkeypatch) -> Chaos:

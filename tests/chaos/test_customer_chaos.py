@@ -26,7 +26,10 @@ def test_customer_sync_converges_under_faults_at_every_call(chaos, kind):
     first = chaos.run(DAG_ID, {"mode": "initial"}, settings=SETTINGS)
     assert chaos.unfired() == [], f"armed faults that never fired: {chaos.unfired()}"
     chaos.settle()
-    assert first.ok, (kind, first.task_states, (first.report or {}).get("failures"))
+    if kind in ("5xx_burst", "429_storm"):  # inside every retry budget: the run itself succeeds
+        assert first.ok, (kind, first.task_states, (first.report or {}).get("failures"))
+    # the rest: the task's own retry (an ambiguous POST) absorbs it, else one re-run converges
+    chaos.converge(DAG_ID, {"mode": "initial"}, settings=SETTINGS, first=first, max_runs=2)
     assert assert_customers_converged(sb, chaos.state_url) >= 10
     # state is complete too: the next run finds nothing to send
     jobs = len(sb.joor_admin.get("/joor/bulk-jobs")["jobs"])
