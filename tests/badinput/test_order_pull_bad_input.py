@@ -55,6 +55,8 @@ def test_bad_orders_fail_with_their_reason_and_good_ones_import_exactly_once(run
     bad_currency = edit(sb, place(sb), fields={"currency_code": "XYZ"})
     sb.amc_admin.edit_customer("2002", currency_id="99")
     customer_currency = edit(sb, place(sb, customer_code="C-0002"), fields={"currency_code": ""})
+    # an unreadable exchange rate on one AMC currency: the pull does not use rates, it must not fail
+    sb.amc_admin.edit("currencies", "3", rate="lots")
     garbled = place(sb, comments="Merci beaucoup, Zoë")
     sb.joor_admin.arm_fault("non_utf8", path="/v4/orders", find="Merci beaucoup", count=50)
 

@@ -166,7 +166,9 @@ def extract(amc, joor, *, since: str | None, page_size: int | None = None) -> Ex
         code = cm.customer_key(row)
         if code:
             code_owners.setdefault(code.casefold(), set()).add(str(row.get("customer_id")))
-    currency_names = {str(c.id): str(c.name or "").upper() for c in amc.list_currencies()}
+    # raw rows: only id and name are needed, and a bad rate on one currency must not sink the sync
+    currency_names = {str(c.get("id") or "").strip(): str(c.get("name") or "").strip().upper()
+                      for c in amc.iter_rows("currencies", (), page_size)}
     # No fallback: without JOOR's price types the price label cannot be chosen; the task retries.
     price_types: list[dict[str, Any]] | None = joor_price_types(joor) if joor is not None else None
     return Extract(customers, locations, currency_names, price_types,

@@ -522,7 +522,8 @@ def load_lookups(amc: Any, page_size: int | None = None) -> om.Lookups:
     lookups = om.Lookups.build(
         customers=customers,
         skus=skus,
-        currencies=[_dump(c) for c in amc.list_currencies()],
+        # raw rows: only id and name are needed, and a bad rate on one currency must not sink the pull
+        currencies=list(amc.iter_rows("currencies", page_size=page_size)),
         locations=locations,
         ship_methods=[_dump(s) for s in amc.list_ship_methods()],
         terms=[_dump(s) for s in amc.list_terms()],
