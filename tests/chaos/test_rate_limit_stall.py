@@ -18,7 +18,7 @@ import pytest
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(60)]
 
-MAX_WAIT = 6.0
+MAX_WAIT = 4.0
 
 
 @pytest.mark.xfail(strict=True, reason="budget.exhausted keeps the later window end: one short 429 "
