@@ -61,8 +61,10 @@ class ClusterScenario:
             pytest.fail(f"cluster scenario failed before {step!r} was complete:\n{self.error}")
 
     def stop(self) -> None:
+        """Let the thread stop the cluster and the sandbox (idempotent)."""
         self.release.set()
-        self.thread.join(timeout=120)
+        if self.thread.is_alive():
+            self.thread.join(timeout=120)
 
     def _main(self) -> None:
         from distributed_cluster import airflow_cluster

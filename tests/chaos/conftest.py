@@ -24,8 +24,16 @@ CLUSTER_MODULE = "test_scheduler_clear_backfill.py"
 
 
 def pytest_collection_modifyitems(config, items):
-    """The cluster tests go last: their scenario runs in the background meanwhile (see below)."""
-    items.sort(key=lambda item: item.path.name == CLUSTER_MODULE)  # stable: nothing else moves
+    """The cluster tests go right after this folder's other tests: their scenario runs in the
+    background meanwhile (see below), and the cluster stops when they are done."""
+    cluster = [i for i in items if i.path.name == CLUSTER_MODULE]
+    if not cluster:
+        return
+    rest = [i for i in items if i.path.name != CLUSTER_MODULE]
+    here = Path(__file__).resolve().parent
+    ours = [n for n, i in enumerate(rest) if here in i.path.resolve().parents]
+    at = ours[-1] + 1 if ours else len(rest)
+    items[:] = rest[:at] + cluster + rest[at:]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -45,7 +45,7 @@ def scenario(request, tmp_path_factory, postgres_admin_url, redis_url):
     running = getattr(request.config, "_chaos_cluster", None)
     if running is None:
         running = ClusterScenario(tmp_path_factory.mktemp("cluster"), postgres_admin_url, redis_url).start()
-        request.addfinalizer(running.stop)
+    request.addfinalizer(running.stop)  # the cluster is not needed past this module
     running.wait("up")
     with pytest.MonkeyPatch.context() as mp:
         for name, value in running.conns.items():  # this process reads AMC/JOOR too (the invariants)
