@@ -78,8 +78,11 @@ def chaos(run_dag, monkeypatch) -> Chaos:
     monkeypatch.setenv("AMC_JOOR_JOOR_CREDIT_LIMIT", "100000")
     monkeypatch.setenv("AMC_JOOR_JOOR_CREDIT_RESERVE", "0")
     monkeypatch.setenv("AMC_JOOR_JOOR_CREDIT_WINDOW_SECONDS", str(CREDIT_WINDOW))
+    before = sb.joor_admin.config()
     sb.joor_admin.config(credits_per_window=100000, window_seconds=CREDIT_WINDOW)
     runner = Chaos(run_dag)
     yield runner
     sb.joor_admin.clear_faults()
     sb.amc_admin.clear_faults()
+    # the session sandbox is shared: leave JOOR's credit window as it was
+    sb.joor_admin.config(credits_per_window=before["credits_per_window"], window_seconds=before["window_seconds"])
