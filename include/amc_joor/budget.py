@@ -312,9 +312,10 @@ class CreditBudget:
                 .values(
                     used=self.limit,
                     window_start=sa.case((t.c.window_start.is_(None), now), else_=t.c.window_start),
-                    window_end=sa.case(
-                        (sa.or_(t.c.window_end.is_(None), t.c.window_end < end), end), else_=t.c.window_end
-                    ),
+                    # The server's Retry-After is the truth about when sending may resume, sooner or
+                    # later than the window end we knew (a short burst limit must not stall us until
+                    # JOOR's 300 s window ends).
+                    window_end=end,
                 )
             )
 

@@ -6,8 +6,8 @@ spent (``used = limit``) but keeps a *later* window end — after any successful
 ``Retry-After: 1`` (a gateway or proxy throttle, a burst limiter) stops every JOOR caller of
 the account, the order pull's priority lane included, until the whole window ends. ``sync``
 already trusts the server when it says the window resets *sooner*; ``exhausted`` should too.
-The fix belongs in ``include/amc_joor/budget.py`` (hooks owner); until then this test is an
-expected failure and the chaos suite runs with a scaled-down window (see conftest.py).
+Fixed in ``include/amc_joor/budget.py``: ``exhausted`` takes the server's Retry-After as the
+window end.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ pytestmark = [pytest.mark.chaos, pytest.mark.timeout(60)]
 MAX_WAIT = 4.0
 
 
-@pytest.mark.xfail(strict=True, reason="budget.exhausted keeps the later window end: one short 429 "
-                                        "stalls every JOOR caller until JOOR's window ends (up to 300 s)")
 def test_short_retry_after_does_not_stall_until_the_window_ends(fresh_sandbox, tmp_path, monkeypatch):
     from amc_joor.budget import CreditBudget
     from amc_joor.hooks.joor import JoorHook
@@ -37,5 +35,5 @@ def test_short_retry_after_does_not_stall_until_the_window_ends(fresh_sandbox, t
     assert hook.list_price_types()  # a normal reply: the budget learns JOOR's window end (~300 s away)
     sb.joor_admin.arm_fault("status", status=429, retry_after=1, path="/v4/price_types", count=1)
     started = time.monotonic()
-    hook.list_price_types()  # 429, Retry-After: 1 -> wait ~1 s and go on (raises kind=budget today)
+    hook.list_price_types()  # 429, Retry-After: 1 -> wait ~1 s and go on
     assert time.monotonic() - started < MAX_WAIT
