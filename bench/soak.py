@@ -244,6 +244,12 @@ def main() -> int:
                 time.sleep(15)
                 result = outcome(sb, placed)
             runs = cluster.dag_runs(DAG_ID)
+            failed_tasks: Counter[str] = Counter()  # which task ended a failed run (after its retries)
+            for run in runs:
+                if run["state"] == "failed":
+                    for ti in cluster.task_instances(DAG_ID, run["dag_run_id"]):
+                        if ti["state"] in ("failed", "upstream_failed"):
+                            failed_tasks[f"{ti['task_id']}:{ti['state']}"] += 1
             tokens = sb.joor_admin.get("/joor/tokens")
             needles = {**SECRETS, **{f"v4_token_{i}": t for i, t in
                                      enumerate([*tokens["access_tokens"], *tokens["refresh_tokens"]])}}
@@ -259,6 +265,7 @@ def main() -> int:
         **{k: v for k, v in result.items() if k != "failed_on_joor"},
         "dag_runs": len(runs),
         "dag_run_states": dict(states),
+        "failed_run_tasks": dict(failed_tasks),
         "faults_fired": faults_fired,
         "task_log_files_scanned": log_files,
         "secret_hits_in_task_logs": sum(secret_hits.values()),
