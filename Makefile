@@ -29,7 +29,7 @@ bench:
 
 lint:
 	@bin/bootstrap
-	@. bin/env.sh && ruff check dags plugins include tests bench
+	@. bin/env.sh && ruff check dags include tests bench
 
 sandbox:
 	@bin/sandbox

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -67,11 +68,16 @@ def ensure_schema(engine: Engine) -> None:
     if key in _schema_ready:
         return
     _import_table_modules()
-    try:
-        metadata.create_all(engine, checkfirst=True)
-    except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
-        # Another process created a table between our check and our CREATE: re-check once.
-        metadata.create_all(engine, checkfirst=True)
+    for attempt in range(1, 11):
+        try:
+            metadata.create_all(engine, checkfirst=True)
+            break
+        except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
+            # Another process created a table between our check and our CREATE ("already
+            # exists"): check again, a bounded number of times, while it finishes.
+            if attempt == 10:
+                raise
+            time.sleep(0.1 * attempt)
     _schema_ready.add(key)
 
 
