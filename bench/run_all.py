@@ -20,7 +20,7 @@ GOALS: dict[str, dict[str, tuple[str, float | str]]] = {
     "parse_time": {"max_ms": ("<=", 50)},
     "joor_budget": {"utilization": (">=", 0.95), "responses_429": ("==", 0),
                     "max_credits_in_window": ("<=", "limit")},
-    "order_pull": {"seconds": ("<=", 120)},
+    "order_pull": {"seconds": ("<=", 120), "joor_credits": ("<=", "credits_goal"), "duplicates_in_amc": ("==", 0)},
     "catalog_push": {"noop_write_credits": ("==", 0), "plan_seconds": ("<=", 20), "peak_rss_mb": ("<=", 1536),
                      "full_credits": ("<=", "1.05*full_min_credits"),
                      "delta_credits": ("<=", "1.05*delta_min_credits")},
