@@ -543,7 +543,7 @@ def plan_run(
     if plan.duplicate_codes:
         report.note("duplicate_codes", plan.duplicate_codes)
     if plan.skipped_no_code and not codes:
-        report.note("customers_without_joor_code", ", ".join(plan.skipped_no_code[:50])
+        report.note("amc_customer_ids_without_joor_code", ", ".join(plan.skipped_no_code[:50])
                     + (" …" if len(plan.skipped_no_code) > 50 else ""))
 
     # The upload file Data Services works from: every customer (initial) or the new ones.
