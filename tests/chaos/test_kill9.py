@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -27,33 +25,16 @@ from chaos_support import (
     state_rows,
 )
 
+from crash_kill import kill_at_crash_point
+
 RUNNER = Path(__file__).with_name("push_crash_runner.py")
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(180)]
 
 
 def kill_at(flow: str, point: str, sentinel: Path, timeout: float = 90) -> int:
     """Start a push, wait until it reaches ``point``, SIGKILL it; returns its exit code."""
-    env = dict(os.environ, AMC_JOOR_TEST_CRASH_AT=point, AMC_JOOR_TEST_CRASH_SENTINEL=str(sentinel),
-               AMC_JOOR_TEST_CRASH_WAIT="60")
-    proc = subprocess.Popen([sys.executable, str(RUNNER), flow, "crashing"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + timeout
-        while not sentinel.exists() or not sentinel.read_text().strip():
-            if proc.poll() is not None:
-                pytest.fail(f"the push ended before reaching {point}: {proc.stdout.read()[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the push never reached {point}")
-            time.sleep(0.05)
-        assert int(sentinel.read_text().strip()) == proc.pid
-        os.kill(proc.pid, signal.SIGKILL)
-        return proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-        if proc.stdout:
-            proc.stdout.close()
+    return kill_at_crash_point([sys.executable, str(RUNNER), flow, "crashing"], dict(os.environ), point,
+                               sentinel, timeout)
 
 
 def test_catalog_push_killed_after_joor_acked_skus_then_rerun_converges(chaos, tmp_path):

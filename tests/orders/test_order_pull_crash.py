@@ -7,11 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from crash_kill import kill_at_crash_point
 
 RUNNER = Path(__file__).with_name("crash_runner.py")
 
@@ -38,28 +39,7 @@ def run_pull(env: dict, run_id: str, timeout: float = 120) -> subprocess.Complet
 
 def start_and_kill_at(env: dict, point: str, sentinel: Path, timeout: float = 60) -> int:
     """Start a pull, wait until it reaches ``point``, SIGKILL it from here; returns its exit code."""
-    env = dict(env, AMC_JOOR_TEST_CRASH_AT=point, AMC_JOOR_TEST_CRASH_SENTINEL=str(sentinel),
-               AMC_JOOR_TEST_CRASH_WAIT="60")
-    proc = subprocess.Popen([sys.executable, str(RUNNER), "crashing"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + timeout
-        while not sentinel.exists() or not sentinel.read_text().strip():
-            if proc.poll() is not None:
-                pytest.fail(f"the pull ended before reaching {point}: {proc.stdout.read()[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the pull never reached {point}")
-            time.sleep(0.05)
-        pid = int(sentinel.read_text().strip())
-        assert pid == proc.pid
-        os.kill(pid, signal.SIGKILL)
-        return proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-        if proc.stdout:
-            proc.stdout.close()
+    return kill_at_crash_point([sys.executable, str(RUNNER), "crashing"], env, point, sentinel, timeout)
 
 
 def joor_orders(sandbox) -> dict[str, dict]:
